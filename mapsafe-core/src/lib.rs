@@ -1,0 +1,38 @@
+//! The runtime engine of [mapsafe](https://docs.rs/mapsafe): a sharded concurrent map of records
+//! that carry their own key, with optional etcd-style revisions, point-in-time snapshots and a
+//! consistency verifier.
+//!
+//! Most users never name this crate: `#[mapsafe::concurrent_map]` generates a typed map that
+//! wraps [`ShardedMap`]. It can also be used directly with `(K, V)` pairs:
+//!
+//! ```
+//! use mapsafe_core::{Revisioned, ShardedMap};
+//!
+//! let stock: ShardedMap<(&str, u32), Revisioned> = ShardedMap::new();
+//! let rev = stock.compare_and_swap(0, ("pears", 10)).unwrap();
+//! let seen = stock.get_versioned("pears").unwrap();
+//! assert_eq!(seen.version, rev);
+//! // Another writer moves first...
+//! let _ = stock.insert(("pears", 7));
+//! // ...so our decision, based on the old value, is refused instead of lost.
+//! assert!(stock.compare_and_swap(seen.version, ("pears", 9)).is_err());
+//! ```
+#![warn(missing_docs, missing_debug_implementations)]
+#![forbid(unsafe_code)]
+
+mod hasher;
+mod map;
+mod record;
+mod reentry;
+mod snapshot;
+mod types;
+mod verify;
+
+pub use hasher::DefaultHasher;
+#[doc(hidden)]
+pub use map::AsEngine;
+pub use map::{MAX_SHARDS, ShardedMap, default_shard_count};
+pub use record::{Mode, Plain, Record, Revisioned};
+pub use snapshot::{IntoIter, Iter, Snapshot};
+pub use types::{Conflict, LoadOrStore, Versioned};
+pub use verify::{ConsistencyError, ConsistencyReport, Violation, ViolationKind};

@@ -1,0 +1,107 @@
+//! What the engine stores: records that carry their own key, and the versioning mode.
+
+use core::fmt::Debug;
+use core::hash::Hash;
+
+/// A value that can live in a [`ShardedMap`](crate::ShardedMap): it carries its own key, and it
+/// can hand out a mutable view that cannot reach that key.
+///
+/// `#[concurrent_map]` implements this for the annotated struct (the view is the generated
+/// `{Struct}Mut`). The engine implements it for `(K, V)` pairs, keyed by `.0`, with `&mut V` as
+/// the view, so the engine can be used directly and in tests.
+///
+/// # Example
+///
+/// ```
+/// use mapsafe_core::Record;
+///
+/// let mut pair = (7_u64, "seven".to_string());
+/// assert_eq!(*pair.key(), 7);
+/// pair.as_mut().push('!');
+/// assert_eq!(pair.1, "seven!");
+/// ```
+pub trait Record: Send + Sync + 'static {
+    /// The key the record is filed under.
+    type Key: Hash + Eq + Clone + Debug + Send + Sync + 'static;
+
+    /// What an `update` closure receives: mutable access to everything but the key.
+    type Mut<'a>
+    where
+        Self: 'a;
+
+    /// The record's key.
+    fn key(&self) -> &Self::Key;
+
+    /// A mutable view of every field except the key.
+    fn as_mut(&mut self) -> Self::Mut<'_>;
+}
+
+impl<K, V> Record for (K, V)
+where
+    K: Hash + Eq + Clone + Debug + Send + Sync + 'static,
+    V: Send + Sync + 'static,
+{
+    type Key = K;
+    type Mut<'a> = &'a mut V;
+
+    #[inline]
+    fn key(&self) -> &K {
+        &self.0
+    }
+
+    #[inline]
+    fn as_mut(&mut self) -> &mut V {
+        &mut self.1
+    }
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for super::Plain {}
+    impl Sealed for super::Revisioned {}
+}
+
+/// Whether a map stamps its writes with revisions. Sealed: the two modes are [`Plain`] and
+/// [`Revisioned`].
+pub trait Mode: sealed::Sealed + Send + Sync + 'static {
+    /// What each entry stores about its last write: nothing, or its revision.
+    type Stamp: Copy + Send + Sync + Debug + 'static;
+    /// `true` for [`Revisioned`].
+    const VERSIONED: bool;
+    /// Builds a stamp from a revision (ignored by [`Plain`]).
+    fn stamp(revision: u64) -> Self::Stamp;
+    /// The revision a stamp carries (0 for [`Plain`]).
+    fn revision(stamp: Self::Stamp) -> u64;
+}
+
+/// Mode of a map without revisions: writes carry no stamp and cost no shared counter.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Plain;
+
+/// Mode of a versioned map: every write takes the next value of one map-wide revision counter.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Revisioned;
+
+impl Mode for Plain {
+    type Stamp = ();
+    const VERSIONED: bool = false;
+    #[inline(always)]
+    fn stamp(_: u64) {}
+    #[inline(always)]
+    fn revision(_: ()) -> u64 {
+        0
+    }
+}
+
+impl Mode for Revisioned {
+    type Stamp = u64;
+    const VERSIONED: bool = true;
+    #[inline(always)]
+    fn stamp(revision: u64) -> u64 {
+        revision
+    }
+    #[inline(always)]
+    fn revision(stamp: u64) -> u64 {
+        stamp
+    }
+}

@@ -1,0 +1,295 @@
+//! `verify_consistency`: the map's invariants, checked over a consistent cut.
+
+use core::fmt;
+use core::hash::BuildHasher;
+use core::sync::atomic::Ordering;
+
+use crate::map::ShardedMap;
+use crate::record::{Mode, Record};
+
+/// A healthy map's vital signs, from `verify_consistency`.
+///
+/// # Example
+///
+/// ```
+/// use mapsafe_core::ShardedMap;
+///
+/// let map: ShardedMap<(u32, u32)> = ShardedMap::with_shards(4);
+/// for i in 0..100 {
+///     let _ = map.insert((i, i));
+/// }
+/// let report = map.verify_consistency().expect("a fresh map is consistent");
+/// assert_eq!(report.entries, 100);
+/// assert_eq!(report.shards, 4);
+/// assert!(report.min_shard_len <= 25 && report.max_shard_len >= 25);
+/// println!("{report}");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ConsistencyReport {
+    /// Records in the map at the cut.
+    pub entries: usize,
+    /// Number of shards.
+    pub shards: usize,
+    /// Records in the emptiest shard.
+    pub min_shard_len: usize,
+    /// Records in the fullest shard: far above `entries / shards` means a hot shard.
+    pub max_shard_len: usize,
+    /// The map's revision at the cut (versioned maps only).
+    pub version: Option<u64>,
+}
+
+impl fmt::Display for ConsistencyReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "consistent: {} records in {} shards (shard sizes {}..={}, mean {:.1})",
+            self.entries,
+            self.shards,
+            self.min_shard_len,
+            self.max_shard_len,
+            self.entries as f64 / self.shards as f64
+        )?;
+        if let Some(version) = self.version {
+            write!(f, ", at revision {version}")?;
+        }
+        Ok(())
+    }
+}
+
+/// What `verify_consistency` found wrong: every violated invariant, with its shard and key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsistencyError {
+    violations: Vec<Violation>,
+}
+
+impl ConsistencyError {
+    /// Every violation found, in shard order.
+    pub fn violations(&self) -> &[Violation] {
+        &self.violations
+    }
+}
+
+impl fmt::Display for ConsistencyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "map is inconsistent: {} violation(s)",
+            self.violations.len()
+        )?;
+        for violation in &self.violations {
+            write!(f, "\n  - {violation}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConsistencyError {}
+
+/// One broken invariant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Violation {
+    /// The shard where it was found.
+    pub shard: usize,
+    /// The stored key, formatted with `Debug` (`None` for shard-wide violations).
+    pub key: Option<String>,
+    /// What is wrong.
+    pub kind: ViolationKind,
+}
+
+/// The invariants `verify_consistency` checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ViolationKind {
+    /// The key now hashes to another shard: its hash changed after insertion.
+    WrongShard {
+        /// The shard the key hashes to now.
+        expected: usize,
+    },
+    /// The key hashes to this shard but a lookup by it does not find the record: its hash (or
+    /// its `Eq`) changed after insertion, so the record is unreachable.
+    Unreachable,
+    /// The record's own key field no longer equals the key it is filed under.
+    KeyMismatch {
+        /// The record's key field now, formatted with `Debug`.
+        record_key: String,
+    },
+    /// The shard's published size (what `len()` adds up) differs from its table.
+    LenMismatch {
+        /// Records in the table.
+        counted: usize,
+        /// Size published for `len()`.
+        published: usize,
+    },
+    /// An entry's revision is newer than the map's latest revision.
+    RevisionAhead {
+        /// The entry's revision.
+        revision: u64,
+        /// The map's `version()`.
+        version: u64,
+    },
+    /// Two entries carry the same revision.
+    DuplicateRevision {
+        /// The shared revision.
+        revision: u64,
+        /// The other entry's shard.
+        other_shard: usize,
+        /// The other entry's key, formatted with `Debug`.
+        other_key: String,
+    },
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "shard {}", self.shard)?;
+        if let Some(key) = &self.key {
+            write!(f, ", key {key}")?;
+        }
+        f.write_str(": ")?;
+        match &self.kind {
+            ViolationKind::WrongShard { expected } => write!(
+                f,
+                "filed in the wrong shard (its key now hashes to shard {expected}); \
+                 the key's hash changed after insertion"
+            ),
+            ViolationKind::Unreachable => f.write_str(
+                "unreachable by its own key; the key's hash or equality changed after insertion",
+            ),
+            ViolationKind::KeyMismatch { record_key } => write!(
+                f,
+                "the record's key field is now {record_key}, not the key it is filed under"
+            ),
+            ViolationKind::LenMismatch { counted, published } => write!(
+                f,
+                "holds {counted} records but publishes {published} to len()"
+            ),
+            ViolationKind::RevisionAhead { revision, version } => write!(
+                f,
+                "revision {revision} is newer than the map's version {version}"
+            ),
+            ViolationKind::DuplicateRevision {
+                revision,
+                other_shard,
+                other_key,
+            } => write!(
+                f,
+                "revision {revision} is also carried by key {other_key} in shard {other_shard}"
+            ),
+        }
+    }
+}
+
+impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
+    /// Checks the map's invariants over a consistent cut (every shard read-locked at once, so no
+    /// write is half-done and there are no false alarms while other threads write):
+    ///
+    /// 1. every record sits in the shard its key hashes to, and a lookup by its key finds it;
+    /// 2. every record's key field equals the key it is filed under;
+    /// 3. each shard's size published for `len()` equals its table's size;
+    /// 4. versioned: every revision is ≤ `version()`, and no two entries share one.
+    ///
+    /// Writers wait while it runs: it costs O(records) (plus a sort of the revisions on a
+    /// versioned map). Readers are not held up.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use mapsafe_core::ShardedMap;
+    ///
+    /// let map: ShardedMap<(String, u32)> = ShardedMap::new();
+    /// let _ = map.insert(("a".into(), 1));
+    /// assert_eq!(map.verify_consistency().unwrap().entries, 1);
+    /// ```
+    #[must_use = "the result says whether the map is consistent"]
+    pub fn verify_consistency(&self) -> Result<ConsistencyReport, ConsistencyError> {
+        self.with_all_read("verify_consistency", |shards| {
+            let version = self.current_revision();
+            let mut violations = Vec::new();
+            let mut revisions = Vec::new();
+            let (mut entries, mut min, mut max) = (0, usize::MAX, 0);
+            for (idx, shard) in shards.iter().enumerate() {
+                let counted = shard.table.len();
+                let published = self.shards()[idx].len.load(Ordering::Relaxed);
+                entries += counted;
+                min = min.min(counted);
+                max = max.max(counted);
+                if counted != published {
+                    violations.push(Violation {
+                        shard: idx,
+                        key: None,
+                        kind: ViolationKind::LenMismatch { counted, published },
+                    });
+                }
+                for entry in shard.table.iter() {
+                    let key = || Some(format!("{:?}", entry.key));
+                    let hash = self.hash(&entry.key);
+                    let expected = self.shard_index(hash);
+                    if expected != idx {
+                        violations.push(Violation {
+                            shard: idx,
+                            key: key(),
+                            kind: ViolationKind::WrongShard { expected },
+                        });
+                    } else if !shard
+                        .table
+                        .find(hash, |e| e.key == entry.key)
+                        .is_some_and(|found| core::ptr::eq(found, entry))
+                    {
+                        violations.push(Violation {
+                            shard: idx,
+                            key: key(),
+                            kind: ViolationKind::Unreachable,
+                        });
+                    }
+                    if *entry.record.key() != entry.key {
+                        violations.push(Violation {
+                            shard: idx,
+                            key: key(),
+                            kind: ViolationKind::KeyMismatch {
+                                record_key: format!("{:?}", entry.record.key()),
+                            },
+                        });
+                    }
+                    if M::VERSIONED {
+                        let revision = M::revision(entry.stamp);
+                        if revision > version {
+                            violations.push(Violation {
+                                shard: idx,
+                                key: key(),
+                                kind: ViolationKind::RevisionAhead { revision, version },
+                            });
+                        }
+                        revisions.push((revision, idx, entry));
+                    }
+                }
+            }
+            revisions.sort_unstable_by_key(|(revision, _, _)| *revision);
+            for pair in revisions.windows(2) {
+                let ((rev_a, shard_a, a), (rev_b, shard_b, b)) = (pair[0], pair[1]);
+                if rev_a == rev_b {
+                    violations.push(Violation {
+                        shard: shard_b,
+                        key: Some(format!("{:?}", b.key)),
+                        kind: ViolationKind::DuplicateRevision {
+                            revision: rev_b,
+                            other_shard: shard_a,
+                            other_key: format!("{:?}", a.key),
+                        },
+                    });
+                }
+            }
+            if violations.is_empty() {
+                Ok(ConsistencyReport {
+                    entries,
+                    shards: shards.len(),
+                    min_shard_len: if shards.is_empty() { 0 } else { min },
+                    max_shard_len: max,
+                    version: M::VERSIONED.then_some(version),
+                })
+            } else {
+                Err(ConsistencyError { violations })
+            }
+        })
+    }
+}

@@ -1,0 +1,4 @@
+//! mapsafe: typed sharded concurrent maps that are safe by construction.
+#![forbid(unsafe_code)]
+
+pub use mapsafe_core::*;
