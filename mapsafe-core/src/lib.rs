@@ -20,6 +20,7 @@
 #![warn(missing_docs, missing_debug_implementations)]
 #![forbid(unsafe_code)]
 
+pub mod check;
 mod hasher;
 mod map;
 mod record;
