@@ -293,3 +293,87 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Invariants no public operation can break, broken by hand to prove they are checked.
+
+    use super::*;
+    use crate::Revisioned;
+
+    type Map = ShardedMap<(u64, u64), Revisioned>;
+
+    fn map_with(n: u64) -> Map {
+        let map = Map::with_shards(2);
+        for i in 0..n {
+            let _ = map.insert((i, i));
+        }
+        map
+    }
+
+    fn kinds(map: &Map) -> Vec<ViolationKind> {
+        let err = map.verify_consistency().unwrap_err();
+        err.violations().iter().map(|v| v.kind.clone()).collect()
+    }
+
+    #[test]
+    fn catches_a_published_len_that_disagrees_with_the_table() {
+        let map = map_with(10);
+        map.shards()[1].len.fetch_add(3, Ordering::Relaxed);
+        let counted = map.shards()[1].lock.read().table.len();
+        assert_eq!(
+            kinds(&map),
+            [ViolationKind::LenMismatch {
+                counted,
+                published: counted + 3
+            }]
+        );
+    }
+
+    #[test]
+    fn catches_a_revision_newer_than_the_map() {
+        let map = map_with(3);
+        let mut shard = map
+            .shards()
+            .iter()
+            .find(|s| s.len.load(Ordering::Relaxed) > 0)
+            .unwrap()
+            .lock
+            .write();
+        shard.table.iter_mut().next().unwrap().stamp = 42;
+        drop(shard);
+        assert_eq!(
+            kinds(&map),
+            [ViolationKind::RevisionAhead {
+                revision: 42,
+                version: 3
+            }]
+        );
+    }
+
+    #[test]
+    fn catches_two_entries_sharing_a_revision() {
+        let map = map_with(20);
+        for slot in map.shards() {
+            for entry in slot.lock.write().table.iter_mut() {
+                // Key 1 was written at revision 2; give key 0 the same.
+                if entry.key == 0 {
+                    entry.stamp = 2;
+                }
+            }
+        }
+        let err = map.verify_consistency().unwrap_err();
+        assert_eq!(err.violations().len(), 1, "{err}");
+        assert!(
+            matches!(
+                &err.violations()[0].kind,
+                ViolationKind::DuplicateRevision { revision: 2, .. }
+            ),
+            "{err}"
+        );
+        assert!(
+            err.to_string()
+                .contains("revision 2 is also carried by key")
+        );
+    }
+}
