@@ -468,7 +468,7 @@ fn after_a_reentrant_panic_the_map_and_thread_are_usable() {
     assert!(caught.is_err());
     // Neither the lock nor the thread's re-entrancy record is left behind.
     assert_eq!(map.update(&1, |v| *v + 1), Some(2));
-    assert_eq!(map.read(&1, |r| map_len_from_other_map(r)), Some(7));
+    assert_eq!(map.read(&1, map_len_from_other_map), Some(7));
 }
 
 fn map_len_from_other_map(_: &(u64, u64)) -> usize {
