@@ -1,0 +1,399 @@
+//! The runtime behaviour of the API `#[concurrent_map]` generates: every method, lookups by a
+//! borrowed form of the key, and the semantics of versioned maps.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::thread;
+
+use mapsafe::{Conflict, LoadOrStore, Versioned, concurrent_map};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    Placed,
+    Shipped,
+    Delivered,
+}
+
+#[concurrent_map(shards = 32, versioned)]
+#[derive(Clone, Debug, PartialEq)]
+pub struct Order {
+    #[key]
+    pub id: u64,
+    pub status: Status,
+    pub updated_at: u64,
+}
+
+fn order(id: u64, status: Status, updated_at: u64) -> Order {
+    Order {
+        id,
+        status,
+        updated_at,
+    }
+}
+
+#[concurrent_map(shards = 4)]
+#[derive(Clone, Debug, PartialEq)]
+struct User {
+    #[key]
+    name: String,
+    visits: u32,
+}
+
+fn user(name: &str, visits: u32) -> User {
+    User {
+        name: name.to_string(),
+        visits,
+    }
+}
+
+#[test]
+fn constructors_honour_the_shards_argument() {
+    assert_eq!(OrderMap::new().shard_count(), 32);
+    assert_eq!(OrderMap::with_capacity(1000).shard_count(), 32);
+    assert_eq!(OrderMap::default().shard_count(), 32);
+    assert_eq!(UserMap::new().shard_count(), 4);
+    assert!(OrderMap::new().is_empty());
+}
+
+#[test]
+fn the_default_shard_count_comes_from_the_runtime() {
+    #[concurrent_map]
+    #[derive(Clone)]
+    struct Plain {
+        #[key]
+        k: u8,
+    }
+    assert_eq!(
+        PlainMap::new().shard_count(),
+        mapsafe::default_shard_count()
+    );
+    assert!(mapsafe::default_shard_count().is_power_of_two());
+}
+
+#[test]
+fn insert_get_read_remove_round_trip() {
+    let map = OrderMap::new();
+    assert_eq!(map.insert(order(1, Status::Placed, 10)), None);
+    assert_eq!(
+        map.insert(order(1, Status::Shipped, 11)),
+        Some(order(1, Status::Placed, 10))
+    );
+    assert_eq!(map.len(), 1);
+    assert!(map.contains_key(&1));
+    assert!(!map.contains_key(&2));
+    assert_eq!(map.get(&1), Some(order(1, Status::Shipped, 11)));
+    assert_eq!(map.get(&2), None);
+    assert_eq!(map.read(&1, |o| o.updated_at), Some(11));
+    assert_eq!(map.read(&2, |o| o.updated_at), None);
+    assert_eq!(map.remove(&1), Some(order(1, Status::Shipped, 11)));
+    assert_eq!(map.remove(&1), None);
+    assert!(map.is_empty());
+}
+
+#[test]
+fn string_keys_are_looked_up_by_str() {
+    let users = UserMap::new();
+    assert_eq!(users.insert(user("ada", 1)), None);
+    assert!(users.contains_key("ada"));
+    assert_eq!(users.get("ada"), Some(user("ada", 1)));
+    assert_eq!(users.read("ada", |u| u.visits), Some(1));
+    assert_eq!(users.update("ada", |u| *u.visits += 1), Some(()));
+    assert_eq!(users.get(&"ada".to_string()).map(|u| u.visits), Some(2));
+    assert_eq!(users.remove("ada"), Some(user("ada", 2)));
+    assert!(!users.contains_key("ada"));
+}
+
+#[test]
+fn update_changes_every_field_but_the_key_and_reports_absence() {
+    let map = OrderMap::new();
+    let _ = map.insert(order(7, Status::Placed, 1));
+    let out = map.update(&7, |o| {
+        *o.status = Status::Delivered;
+        *o.updated_at = 5;
+        "done"
+    });
+    assert_eq!(out, Some("done"));
+    assert_eq!(map.get(&7), Some(order(7, Status::Delivered, 5)));
+    assert_eq!(map.update(&8, |o| *o.updated_at = 9), None);
+    assert!(!map.contains_key(&8));
+}
+
+#[test]
+fn load_or_store_stores_once_and_hands_back_the_offer() {
+    let map = OrderMap::new();
+    assert!(map.load_or_store(order(1, Status::Placed, 1)).is_stored());
+    match map.load_or_store(order(1, Status::Shipped, 2)) {
+        LoadOrStore::Loaded { current, offered } => {
+            assert_eq!(current, order(1, Status::Placed, 1));
+            assert_eq!(offered, order(1, Status::Shipped, 2));
+        }
+        LoadOrStore::Stored => panic!("the key was present"),
+    }
+    assert_eq!(map.get(&1), Some(order(1, Status::Placed, 1)));
+}
+
+#[test]
+fn retain_and_clear_remove_records() {
+    let map = OrderMap::new();
+    for id in 0..100 {
+        let _ = map.insert(order(id, Status::Placed, id));
+    }
+    map.retain(|o| o.id % 2 == 0);
+    assert_eq!(map.len(), 50);
+    assert!(map.contains_key(&0) && !map.contains_key(&1));
+    map.clear();
+    assert!(map.is_empty());
+    assert_eq!(map.len(), 0);
+}
+
+#[test]
+fn snapshot_is_an_owned_copy_with_every_iterator() {
+    let map = OrderMap::new();
+    for id in 0..10 {
+        let _ = map.insert(order(id, Status::Placed, id));
+    }
+    let snapshot = map.snapshot();
+    map.clear();
+    assert_eq!(snapshot.len(), 10);
+    assert!(!snapshot.is_empty());
+    let by_ref: HashSet<u64> = snapshot.iter().map(|o| o.id).collect();
+    let by_ref_loop: HashSet<u64> = (&snapshot).into_iter().map(|o| o.id).collect();
+    let owned: HashSet<u64> = snapshot.into_iter().map(|o| o.id).collect();
+    assert_eq!(by_ref, (0..10).collect());
+    assert_eq!(by_ref, by_ref_loop);
+    assert_eq!(by_ref, owned);
+}
+
+#[test]
+fn every_write_takes_a_fresh_increasing_revision() {
+    let map = OrderMap::new();
+    assert_eq!(map.version(), 0);
+    let _ = map.insert(order(1, Status::Placed, 1));
+    assert_eq!(map.version(), 1);
+    assert!(map.load_or_store(order(2, Status::Placed, 1)).is_stored());
+    assert_eq!(map.version(), 2);
+    assert!(map.load_or_store(order(2, Status::Shipped, 2)).is_loaded());
+    assert_eq!(
+        map.version(),
+        2,
+        "a load that stores nothing is not a write"
+    );
+    assert_eq!(map.update(&1, |o| *o.updated_at = 2), Some(()));
+    assert_eq!(map.version(), 3);
+    assert_eq!(map.get_versioned(&1).map(|v| v.version), Some(3));
+    assert_eq!(map.remove(&2).map(|o| o.id), Some(2));
+    assert_eq!(map.version(), 4);
+    let _ = map.insert(order(5, Status::Placed, 1));
+    map.retain(|o| o.id != 5);
+    assert_eq!(map.version(), 6);
+    map.clear();
+    assert_eq!(map.version(), 7, "clear stamps every record it removes");
+}
+
+#[test]
+fn compare_and_swap_refuses_stale_writes_and_hands_the_record_back() {
+    let map = OrderMap::new();
+    assert_eq!(
+        map.compare_and_swap(1, order(1, Status::Placed, 1)),
+        Err(Conflict {
+            actual: 0,
+            offered: order(1, Status::Placed, 1)
+        })
+    );
+    let first = map
+        .compare_and_swap(0, order(1, Status::Placed, 1))
+        .unwrap();
+    let seen = map.get_versioned(&1).unwrap();
+    assert_eq!(
+        seen,
+        Versioned {
+            version: first,
+            value: order(1, Status::Placed, 1)
+        }
+    );
+    let _ = map.insert(order(1, Status::Shipped, 2));
+    let conflict = map
+        .compare_and_swap(seen.version, order(1, Status::Delivered, 3))
+        .unwrap_err();
+    assert_eq!(conflict.actual, map.version());
+    assert_eq!(conflict.offered, order(1, Status::Delivered, 3));
+    let now = map.get_versioned(&1).unwrap();
+    let next = map
+        .compare_and_swap(now.version, order(1, Status::Delivered, 3))
+        .unwrap();
+    assert!(next > now.version);
+    assert_eq!(map.version(), next);
+    assert_eq!(map.get_versioned(&9), None);
+}
+
+#[test]
+fn snapshot_version_marks_the_writes_it_holds() {
+    let map = OrderMap::new();
+    let _ = map.insert(order(1, Status::Placed, 1));
+    let _ = map.insert(order(2, Status::Placed, 1));
+    let snapshot = map.snapshot();
+    let _ = map.insert(order(3, Status::Placed, 1));
+    assert_eq!(snapshot.version(), 2);
+    assert_eq!(snapshot.len(), 2);
+    assert_eq!(map.version(), 3);
+}
+
+#[test]
+fn verify_consistency_reports_size_and_shards() {
+    let map = OrderMap::new();
+    for id in 0..64 {
+        let _ = map.insert(order(id, Status::Placed, id));
+    }
+    let report = map.verify_consistency().expect("consistent");
+    assert_eq!(report.entries, 64);
+    assert_eq!(report.shards, 32);
+    assert_eq!(report.version, Some(64));
+    assert!(report.min_shard_len <= 2 && report.max_shard_len >= 2);
+    let plain = UserMap::new();
+    let _ = plain.insert(user("ada", 1));
+    assert_eq!(plain.verify_consistency().unwrap().version, None);
+}
+
+#[test]
+fn debug_shows_size_and_shards_not_records() {
+    let map = OrderMap::new();
+    let _ = map.insert(order(1, Status::Placed, 1));
+    assert_eq!(
+        format!("{map:?}"),
+        "OrderMap { len: 1, shards: 32, version: 1, .. }"
+    );
+    assert_eq!(
+        format!("{:?}", UserMap::new()),
+        "UserMap { len: 0, shards: 4, .. }"
+    );
+    let seen = map.update(&1, |o| format!("{o:?}"));
+    assert_eq!(seen.as_deref(), Some("OrderMut { .. }"));
+}
+
+#[test]
+fn calling_the_map_from_its_own_closure_panics_instead_of_deadlocking() {
+    let map = OrderMap::new();
+    let _ = map.insert(order(1, Status::Placed, 1));
+    let reentered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        map.read(&1, |_| map.len() + usize::from(map.contains_key(&1)))
+    }));
+    assert!(reentered.is_err());
+    // The map is unlocked and usable after the panic.
+    assert_eq!(map.update(&1, |o| *o.updated_at = 2), Some(()));
+}
+
+#[test]
+fn threads_sharing_through_arc_lose_no_update() {
+    let map = Arc::new(UserMap::new());
+    let _ = map.insert(user("ada", 0));
+    let handles: Vec<_> = (0..4)
+        .map(|_| {
+            let map = Arc::clone(&map);
+            thread::spawn(move || {
+                for _ in 0..1000 {
+                    map.update("ada", |u| *u.visits += 1);
+                }
+            })
+        })
+        .collect();
+    for handle in handles {
+        handle.join().unwrap();
+    }
+    assert_eq!(map.read("ada", |u| u.visits), Some(4000));
+}
+
+#[test]
+fn scoped_threads_can_share_a_borrowed_map() {
+    let map = OrderMap::new();
+    thread::scope(|s| {
+        for t in 0..4_u64 {
+            let map = &map;
+            s.spawn(move || {
+                for i in 0..100 {
+                    let _ = map.insert(order(t * 1000 + i, Status::Placed, i));
+                }
+            });
+        }
+    });
+    assert_eq!(map.len(), 400);
+    assert_eq!(map.version(), 400);
+}
+
+#[test]
+fn a_custom_hasher_and_name_are_used() {
+    #[concurrent_map(name = Registry, hasher = std::hash::RandomState, shards = 2)]
+    #[derive(Clone, Debug, PartialEq)]
+    struct Entry {
+        #[key]
+        key: (u32, String),
+        note: String,
+    }
+    let map = Registry::new();
+    let _ = map.insert(Entry {
+        key: (1, "a".into()),
+        note: "x".into(),
+    });
+    assert_eq!(map.shard_count(), 2);
+    assert_eq!(
+        map.read(&(1, "a".to_string()), |e| e.note.clone()),
+        Some("x".into())
+    );
+    assert_eq!(format!("{map:?}"), "Registry { len: 1, shards: 2, .. }");
+}
+
+#[test]
+fn the_macro_agrees_with_the_runtime_on_the_largest_shard_count() {
+    #[concurrent_map(shards = 1024)]
+    struct Wide {
+        #[key]
+        k: u8,
+    }
+    assert_eq!(WideMap::new().shard_count(), mapsafe::MAX_SHARDS);
+}
+
+#[test]
+fn a_record_without_clone_gets_every_method_that_does_not_copy() {
+    #[concurrent_map(versioned)]
+    struct Counter {
+        #[key]
+        name: &'static str,
+        hits: u64,
+    }
+    let map = CounterMap::new();
+    assert!(map.insert(Counter { name: "a", hits: 0 }).is_none());
+    assert_eq!(
+        map.update("a", |c| {
+            *c.hits += 1;
+            *c.hits
+        }),
+        Some(1)
+    );
+    assert_eq!(map.read("a", |c| c.hits), Some(1));
+    assert!(
+        map.compare_and_swap(1, Counter { name: "a", hits: 5 })
+            .is_err()
+    );
+    assert_eq!(map.remove("a").map(|c| c.hits), Some(1));
+}
+
+#[test]
+fn fields_under_cfg_follow_their_cfg() {
+    #[concurrent_map]
+    struct Tagged {
+        #[key]
+        id: u32,
+        #[cfg(not(test))]
+        never: Vec<u8>,
+        #[cfg(test)]
+        always: u32,
+    }
+    let map = TaggedMap::new();
+    let _ = map.insert(Tagged { id: 1, always: 2 });
+    assert_eq!(
+        map.update(&1, |t| {
+            *t.always += 1;
+            *t.always
+        }),
+        Some(3)
+    );
+}
