@@ -42,15 +42,24 @@ pub(crate) struct Shard<R: Record, M: Mode> {
 /// A shard with its size published for lock-free `len()`. Aligned to 128 bytes (two cache lines,
 /// as crossbeam does on x86_64, because of the adjacent-line prefetcher) so that neighbouring
 /// shards never share a line.
-#[repr(align(128))]
+///
+/// The lock and `len` fill the first line. The second line would be padding, so it carries the
+/// map's revision counter (only shard 0's is used): every versioned write bumps it, so it must
+/// not share a line with anything that is read on every operation, and keeping it here rather
+/// than in a cache-padded field of the map keeps the map itself small (an empty map is no larger
+/// than dashmap's).
+#[repr(C, align(128))]
 pub(crate) struct ShardSlot<R: Record, M: Mode> {
     pub(crate) lock: RwLock<Shard<R, M>>,
     /// `table.len()` as of the last write; written only under the write lock.
     pub(crate) len: AtomicUsize,
+    /// The revision counter, in shard 0 only (`repr(C)` puts it after the lock and `len`; its
+    /// alignment puts it on the next cache line).
+    revision: RevisionCounter,
 }
 
-/// The revision counter, on its own cache lines: every versioned write bumps it.
-#[repr(align(128))]
+/// The revision counter, on a cache line of its own.
+#[repr(align(64))]
 #[derive(Default)]
 struct RevisionCounter(AtomicU64);
 
@@ -118,7 +127,6 @@ pub struct ShardedMap<R: Record, M: Mode = Plain, S = DefaultHasher> {
     /// hashbrown keeps for its control bytes.
     shift: u32,
     hasher: S,
-    revision: RevisionCounter,
     /// Snapshots run one at a time (each marks every shard).
     snapshot_gate: Mutex<()>,
 }
@@ -196,13 +204,13 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
                     pending: None,
                 }),
                 len: AtomicUsize::new(0),
+                revision: RevisionCounter::default(),
             })
             .collect();
         ShardedMap {
             shift: 64 - shards.len().trailing_zeros(),
             shards,
             hasher,
-            revision: RevisionCounter::default(),
             snapshot_gate: Mutex::new(()),
         }
     }
@@ -280,7 +288,7 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
     #[inline(always)]
     fn next_stamp(&self) -> M::Stamp {
         if M::VERSIONED {
-            M::stamp(self.revision.0.fetch_add(1, Ordering::AcqRel) + 1)
+            M::stamp(self.revision().fetch_add(1, Ordering::AcqRel) + 1)
         } else {
             M::stamp(0)
         }
@@ -290,14 +298,20 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
     #[inline]
     fn take_revisions(&self, n: usize) -> u64 {
         if M::VERSIONED && n > 0 {
-            self.revision.0.fetch_add(n as u64, Ordering::AcqRel) + n as u64
+            self.revision().fetch_add(n as u64, Ordering::AcqRel) + n as u64
         } else {
             0
         }
     }
 
     pub(crate) fn current_revision(&self) -> u64 {
-        self.revision.0.load(Ordering::Acquire)
+        self.revision().load(Ordering::Acquire)
+    }
+
+    /// The map-wide revision counter (there is always at least one shard).
+    #[inline(always)]
+    fn revision(&self) -> &AtomicU64 {
+        &self.shards[0].revision.0
     }
 
     /// Runs `f` on the entry for `key` under the shard's read lock.
@@ -315,10 +329,7 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
         reentry::check(self.id(), op);
         let hash = self.hash(key);
         let shard = self.shards[self.shard_index(hash)].lock.read();
-        shard
-            .table
-            .find(hash, |e| e.key.borrow() == key)
-            .map(f)
+        shard.table.find(hash, |e| e.key.borrow() == key).map(f)
     }
 
     // ----- reads ---------------------------------------------------------------------------
@@ -728,5 +739,42 @@ impl<R: Record, M: Mode, S: BuildHasher> AsEngine for ShardedMap<R, M, S> {
     #[inline(always)]
     fn engine(&self) -> &Self {
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::mem::{offset_of, size_of};
+
+    #[test]
+    fn shard_slot_keeps_the_revision_counter_off_the_lock_line() {
+        type Slot = ShardSlot<(u64, u64), Revisioned>;
+        assert_eq!(size_of::<Slot>(), 128);
+        assert!(offset_of!(Slot, len) < 64);
+        assert_eq!(offset_of!(Slot, revision), 64);
+        type Big = ShardSlot<(String, [u64; 32]), Plain>;
+        assert_eq!(size_of::<Big>(), 128);
+    }
+
+    #[test]
+    fn empty_map_is_no_larger_than_a_pointer_pair_and_a_hasher() {
+        // dashmap 6 with std's hasher is 40 bytes plus one 128-byte slot per shard, as we are.
+        assert!(size_of::<ShardedMap<(u64, u64)>>() <= 40);
+        assert!(size_of::<ShardedMap<(u64, u64), Revisioned>>() <= 40);
+    }
+
+    #[test]
+    fn revisions_live_in_shard_zero_for_every_shard_count() {
+        for shards in [1, 2, 64] {
+            let map: ShardedMap<(u64, u64), Revisioned> = ShardedMap::with_shards(shards);
+            for i in 0..100 {
+                let _ = map.insert((i, i));
+            }
+            assert_eq!(map.version(), 100);
+            assert_eq!(map.shards()[0].revision.0.load(Ordering::Relaxed), 100);
+            map.clear();
+            assert_eq!(map.version(), 200);
+        }
     }
 }
