@@ -1,0 +1,206 @@
+//! What the checker hands back: a report on success, an actionable failure otherwise.
+
+use core::fmt;
+
+use super::Config;
+
+/// The kind of violation a [`CheckFailure`] reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum FailureClass {
+    /// No order of one key's operations agrees with both real time and their results (a stale
+    /// read, a lost update, a non-atomic get-or-insert, ...).
+    NotLinearizable,
+    /// A snapshot missed a write that finished before another write it shows was called.
+    TornSnapshot,
+    /// Versioned: a snapshot differs from the state its version names.
+    SnapshotNotAtVersion,
+    /// Versioned: revisions repeat, or disagree with real time or with `version()`.
+    RevisionOrder,
+    /// A snapshot or a `retain` pass showed the same key twice.
+    DuplicateKey,
+    /// A call returned a record of another key, or of a key no call named.
+    WrongRecord,
+    /// At quiescence the map's size disagrees with its contents.
+    FinalState,
+    /// `verify_consistency` failed at quiescence.
+    Inconsistent,
+    /// A map operation panicked in a worker thread.
+    Panicked,
+}
+
+impl FailureClass {
+    /// A short name, as used in the report's first line.
+    pub fn name(self) -> &'static str {
+        match self {
+            FailureClass::NotLinearizable => "not linearizable",
+            FailureClass::TornSnapshot => "torn snapshot",
+            FailureClass::SnapshotNotAtVersion => "snapshot not at its version",
+            FailureClass::RevisionOrder => "revision order",
+            FailureClass::DuplicateKey => "duplicate key",
+            FailureClass::WrongRecord => "wrong record",
+            FailureClass::FinalState => "final state",
+            FailureClass::Inconsistent => "inconsistent",
+            FailureClass::Panicked => "panicked",
+        }
+    }
+}
+
+impl fmt::Display for FailureClass {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A violation found by [`Checker::run`](super::Checker::run), with everything needed to act on
+/// it: the class, the offending call (thread, tickets, arguments, result), the calls that bound
+/// it, the key's surrounding history, the seed and the command that reruns the workload. Its
+/// `Display` is the full report.
+///
+/// Tickets come from one `SeqCst` counter, taken just before each call and just after it
+/// returns: a call whose tickets are `a..b` happened, in real time, within `a` and `b`.
+#[derive(Debug, Clone)]
+pub struct CheckFailure(Box<Details>);
+
+#[derive(Debug, Clone)]
+pub(crate) struct Details {
+    pub(crate) class: FailureClass,
+    pub(crate) map: String,
+    pub(crate) summary: String,
+    pub(crate) offending: Option<String>,
+    pub(crate) bounding: Vec<String>,
+    pub(crate) key: Option<u64>,
+    pub(crate) history: Vec<String>,
+    pub(crate) config: Config,
+    pub(crate) reproduce: String,
+}
+
+impl CheckFailure {
+    pub(crate) fn new(details: Details) -> Self {
+        CheckFailure(Box::new(details))
+    }
+
+    /// What kind of violation.
+    pub fn class(&self) -> FailureClass {
+        self.0.class
+    }
+
+    /// The map's name, as given to the checker.
+    pub fn map(&self) -> &str {
+        &self.0.map
+    }
+
+    /// Why this is a violation, in words.
+    pub fn summary(&self) -> &str {
+        &self.0.summary
+    }
+
+    /// The offending call, rendered.
+    pub fn offending(&self) -> Option<&str> {
+        self.0.offending.as_deref()
+    }
+
+    /// The calls that bound it, rendered, each with why it is shown.
+    pub fn bounding(&self) -> &[String] {
+        &self.0.bounding
+    }
+
+    /// The key concerned, as the number given to `make`.
+    pub fn key(&self) -> Option<u64> {
+        self.0.key
+    }
+
+    /// That key's calls around the offending one, in ticket order (`>>` marks the offender).
+    pub fn history(&self) -> &[String] {
+        &self.0.history
+    }
+
+    /// The workload that produced it (seed, threads, calls per thread).
+    pub fn config(&self) -> &Config {
+        &self.0.config
+    }
+
+    /// A command that reruns the same workload.
+    pub fn reproduce(&self) -> &str {
+        &self.0.reproduce
+    }
+}
+
+impl fmt::Display for CheckFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = &self.0;
+        writeln!(f, "mapsafe::check: {} violation in {}", d.class, d.map)?;
+        writeln!(f, "  {}", d.summary)?;
+        writeln!(
+            f,
+            "  workload: seed {:#x}, {} threads x {} operations",
+            d.config.seed, d.config.threads, d.config.ops_per_thread
+        )?;
+        if let Some(op) = &d.offending {
+            writeln!(f, "  offending call:\n    {op}")?;
+        }
+        if !d.bounding.is_empty() {
+            writeln!(f, "  bounded by:")?;
+            for line in &d.bounding {
+                writeln!(f, "    {line}")?;
+            }
+        }
+        if !d.history.is_empty() {
+            let key = d.key.map_or(String::new(), |k| format!(" of key {k}"));
+            writeln!(
+                f,
+                "  history{key} around it (ticket order; `>>` = offending):"
+            )?;
+            for line in &d.history {
+                writeln!(f, "    {line}")?;
+            }
+        }
+        writeln!(f, "  reproduce: {}", d.reproduce)?;
+        write!(
+            f,
+            "  (the seed fixes every thread's operations; the interleaving is the OS's, so a rare \
+             race may need a few reruns)"
+        )
+    }
+}
+
+impl std::error::Error for CheckFailure {}
+
+/// What a passing [`Checker::run`](super::Checker::run) checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CheckReport {
+    /// Workloads (seeds) run.
+    pub runs: usize,
+    /// Calls recorded and checked, over all runs.
+    pub calls: usize,
+    /// Snapshots checked, over all runs.
+    pub snapshots: usize,
+    /// The most distinct keys any one run touched.
+    pub keys: usize,
+    /// The most calls any one key saw in one run.
+    pub longest_key_history: usize,
+    /// Keys whose search ran out of budget (no verdict; not counted as a failure).
+    pub undecided_keys: usize,
+    /// The last seed run.
+    pub last_seed: u64,
+}
+
+impl fmt::Display for CheckReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "linearizable: {} run(s), {} calls, {} snapshots checked (longest key history {} \
+             calls; last seed {:#x})",
+            self.runs, self.calls, self.snapshots, self.longest_key_history, self.last_seed
+        )?;
+        if self.undecided_keys > 0 {
+            write!(
+                f,
+                "; {} key(s) undecided (search budget)",
+                self.undecided_keys
+            )?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,310 @@
+//! The seeded workload: threads released together by a barrier, each issuing a seeded mix of
+//! every operation over a key space built to collide, every call bracketed by two tickets from
+//! one `SeqCst` counter.
+
+use core::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Barrier;
+
+use super::Config;
+use super::history::{Event, FINAL_THREAD, Op, Outcome, Visit};
+use super::rng::SplitMix64;
+use super::target::Target;
+use crate::record::Record;
+use crate::types::LoadOrStore;
+
+/// First key number of the cold range; hot and warm keys are below it.
+pub(crate) const COLD_BASE: u64 = 1 << 32;
+/// First key number searched for warm keys.
+const WARM_BASE: u64 = 1 << 20;
+
+/// How a record is edited by `update`: a pure function of the old record and the nonce.
+pub type Updater<R> = for<'a> fn(<R as Record>::Mut<'a>, u64);
+
+/// Everything the workers share.
+pub(crate) struct Workload<R: Record> {
+    pub(crate) config: Config,
+    pub(crate) make: fn(u64, u64) -> R,
+    pub(crate) updater: Option<Updater<R>>,
+    pub(crate) hot: Vec<u64>,
+    pub(crate) warm: Vec<u64>,
+    pub(crate) tickets: AtomicU64,
+    pub(crate) cold_next: AtomicU64,
+}
+
+/// The recorded run.
+pub(crate) struct Recorded<R> {
+    pub(crate) events: Vec<Event<R>>,
+    /// Every key number any call named.
+    pub(crate) keys: Vec<u64>,
+    /// A worker's panic: thread and message.
+    pub(crate) panic: Option<(usize, String)>,
+    pub(crate) verify: Result<(), String>,
+}
+
+impl<R: Record + Clone> Workload<R> {
+    /// Chooses the hot keys (all in one shard) and the warm keys for this map.
+    pub(crate) fn new<T: Target<Record = R> + ?Sized>(
+        target: &T,
+        config: Config,
+        make: fn(u64, u64) -> R,
+        updater: Option<Updater<R>>,
+    ) -> Self {
+        let mut hot = Vec::new();
+        let shard = target.shard_of(make(0, 0).key());
+        let mut candidate = 0;
+        // Keys are spread evenly, so the expected search is `hot_keys * shards` candidates; the
+        // bound only stops a pathological hasher from looping forever.
+        while hot.len() < config.hot_keys && candidate < 1 << 20 {
+            if target.shard_of(make(candidate, 0).key()) == shard {
+                hot.push(candidate);
+            }
+            candidate += 1;
+        }
+        let warm = (WARM_BASE..WARM_BASE + config.warm_keys as u64).collect();
+        Workload {
+            config,
+            make,
+            updater,
+            hot,
+            warm,
+            tickets: AtomicU64::new(1),
+            cold_next: AtomicU64::new(COLD_BASE),
+        }
+    }
+
+    fn ticket(&self) -> u64 {
+        self.tickets.fetch_add(1, Ordering::SeqCst)
+    }
+
+    /// Runs every worker, then the quiescent final reads, then `verify_consistency`.
+    pub(crate) fn run<H, T>(&self, host: &H, engine: fn(&H) -> &T) -> Recorded<R>
+    where
+        H: Sync,
+        T: Target<Record = R> + ?Sized,
+        R: Send,
+    {
+        let threads = self.config.threads.max(1);
+        let barrier = Barrier::new(threads);
+        let mut rng = SplitMix64::new(self.config.seed);
+        let seeds: Vec<u64> = (0..threads).map(|_| rng.next_u64()).collect();
+        let mut events = Vec::new();
+        let mut panic = None;
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = seeds
+                .iter()
+                .enumerate()
+                .map(|(thread, &seed)| {
+                    let barrier = &barrier;
+                    scope.spawn(move || {
+                        let target = engine(host);
+                        barrier.wait();
+                        self.worker(target, thread, SplitMix64::new(seed))
+                    })
+                })
+                .collect();
+            for (thread, handle) in handles.into_iter().enumerate() {
+                match handle.join() {
+                    Ok(mut mine) => events.append(&mut mine),
+                    Err(payload) => {
+                        let message = payload
+                            .downcast_ref::<&str>()
+                            .map(|s| s.to_string())
+                            .or_else(|| payload.downcast_ref::<String>().cloned())
+                            .unwrap_or_else(|| "(non-string panic payload)".into());
+                        panic.get_or_insert((thread, message));
+                    }
+                }
+            }
+        });
+        let target = engine(host);
+        let cold_end = self.cold_next.load(Ordering::SeqCst);
+        let mut keys: Vec<u64> = self.hot.iter().chain(&self.warm).copied().collect();
+        keys.extend(COLD_BASE..cold_end);
+        if panic.is_none() {
+            let mut seq = 0;
+            for &key in &keys {
+                let op = Op::Get { key };
+                events.push(self.call(target, FINAL_THREAD, seq, op, &mut SplitMix64::new(0)));
+                seq += 1;
+            }
+            for op in [Op::Snapshot, Op::Len, Op::Version] {
+                events.push(self.call(target, FINAL_THREAD, seq, op, &mut SplitMix64::new(0)));
+                seq += 1;
+            }
+        }
+        Recorded {
+            events,
+            keys,
+            panic,
+            verify: target.verify(),
+        }
+    }
+
+    fn pick_key(&self, rng: &mut SplitMix64) -> u64 {
+        let roll = rng.below(100);
+        if roll < 45 && !self.hot.is_empty() {
+            self.hot[rng.below(self.hot.len() as u64) as usize]
+        } else if roll < 80 && !self.warm.is_empty() {
+            self.warm[rng.below(self.warm.len() as u64) as usize]
+        } else {
+            let end = self.cold_next.load(Ordering::Relaxed);
+            if end == COLD_BASE || rng.chance(600) {
+                self.cold_next.fetch_add(1, Ordering::Relaxed)
+            } else {
+                COLD_BASE + rng.below(end - COLD_BASE)
+            }
+        }
+    }
+
+    fn worker<T: Target<Record = R> + ?Sized>(
+        &self,
+        target: &T,
+        thread: usize,
+        mut rng: SplitMix64,
+    ) -> Vec<Event<R>> {
+        let ops = self.config.ops_per_thread;
+        let mut events = Vec::with_capacity(ops + ops / 8);
+        let mut nonce = (thread as u64 + 1) << 40;
+        let mut last_revision = 0;
+        let mut seq = 0;
+        while seq < ops {
+            let key = self.pick_key(&mut rng);
+            nonce += 1;
+            let record = || (self.make)(key, nonce);
+            let roll = rng.below(1000);
+            let op = match roll {
+                0..180 => Op::Get { key },
+                180..230 => Op::Contains { key },
+                230..380 => Op::Insert {
+                    key,
+                    record: record(),
+                },
+                380..500 => Op::LoadOrStore {
+                    key,
+                    record: record(),
+                },
+                500..620 => Op::Update { key, nonce },
+                620..720 => Op::Remove { key },
+                720..830 if T::VERSIONED => {
+                    // Usually the read-decide-write cycle `compare_and_swap` exists for; sometimes
+                    // a stale or blind expectation, to exercise conflicts.
+                    let expected = match rng.below(10) {
+                        0 => 0,
+                        1 => last_revision,
+                        _ => {
+                            let read = self.call(target, thread, seq, Op::Get { key }, &mut rng);
+                            seq += 1;
+                            let expected = match &read.outcome {
+                                Outcome::Get(Some((_, revision))) => *revision,
+                                _ => 0,
+                            };
+                            events.push(read);
+                            expected
+                        }
+                    };
+                    Op::Cas {
+                        key,
+                        expected,
+                        record: record(),
+                    }
+                }
+                720..830 => Op::Insert {
+                    key,
+                    record: record(),
+                },
+                830..860 => Op::Retain,
+                860..900 => Op::Snapshot,
+                900..930 if T::VERSIONED => Op::Version,
+                900..930 => Op::Len,
+                930..933 => Op::Clear,
+                _ => Op::Get { key },
+            };
+            let event = self.call(target, thread, seq, op, &mut rng);
+            if let Outcome::Insert { revision, .. } | Outcome::Stored { revision } = event.outcome {
+                last_revision = revision;
+            }
+            events.push(event);
+            seq += 1;
+        }
+        events
+    }
+
+    /// Issues one call between two tickets.
+    fn call<T: Target<Record = R> + ?Sized>(
+        &self,
+        target: &T,
+        thread: usize,
+        seq: usize,
+        op: Op<R>,
+        rng: &mut SplitMix64,
+    ) -> Event<R> {
+        let make = self.make;
+        let key_of = |key: u64| make(key, 0).key().clone();
+        let mut predicate_rng = rng.fork();
+        let call = self.ticket();
+        let outcome = match &op {
+            Op::Get { key } => Outcome::Get(target.get(&key_of(*key))),
+            Op::Contains { key } => Outcome::Contains(target.contains_key(&key_of(*key))),
+            Op::Insert { record, .. } => {
+                let (replaced, revision) = target.insert(record.clone());
+                Outcome::Insert { replaced, revision }
+            }
+            Op::LoadOrStore { record, .. } => match target.load_or_store(record.clone()) {
+                (LoadOrStore::Stored, revision) => Outcome::Stored { revision },
+                (LoadOrStore::Loaded { current, .. }, revision) => {
+                    Outcome::Loaded { current, revision }
+                }
+            },
+            Op::Update { key, nonce } => {
+                let (updater, nonce) = (self.updater, *nonce);
+                Outcome::Update(target.update(&key_of(*key), &mut |view| {
+                    if let Some(edit) = updater {
+                        edit(view, nonce);
+                    }
+                }))
+            }
+            Op::Remove { key } => Outcome::Remove(target.remove(&key_of(*key))),
+            Op::Cas {
+                expected, record, ..
+            } => match target.compare_and_swap(*expected, record.clone()) {
+                Some(Ok(revision)) => Outcome::Cas(Ok(revision)),
+                Some(Err(conflict)) => Outcome::Cas(Err(conflict.actual)),
+                None => unreachable!("compare_and_swap is only issued on versioned maps"),
+            },
+            Op::Retain => {
+                let mut visits = Vec::new();
+                target.retain(&mut |record| {
+                    let t1 = self.ticket();
+                    let kept = !predicate_rng.chance(250);
+                    visits.push(Visit {
+                        record: record.clone(),
+                        kept,
+                        t1,
+                        t2: self.ticket(),
+                    });
+                    kept
+                });
+                Outcome::Retain(visits)
+            }
+            Op::Clear => {
+                target.clear();
+                Outcome::Clear
+            }
+            Op::Snapshot => {
+                let (records, version) = target.snapshot();
+                Outcome::Snapshot { records, version }
+            }
+            Op::Version => Outcome::Version(target.version()),
+            Op::Len => Outcome::Len(target.len()),
+        };
+        let ret = self.ticket();
+        Event {
+            thread,
+            seq,
+            call,
+            ret,
+            op,
+            outcome,
+        }
+    }
+}

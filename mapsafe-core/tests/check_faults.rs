@@ -1,0 +1,387 @@
+//! The checker is itself tested: a small sharded engine with one switchable bug at a time must
+//! be caught in at least 95% of seeded runs, and the same engine without a bug must never be.
+//!
+//! Why a separate engine instead of fault-injection switches in `ShardedMap`: the real hot path
+//! stays free of test-only branches, and the checker is exercised as a black box through the
+//! same `Target` interface it drives the real engine with. The buggy windows call
+//! `yield_now()`, standing in for an unlucky preemption, so each bug shows up within a short
+//! run.
+//!
+//! Figures: `cargo test -p mapsafe-core --test check_faults -- --nocapture` prints the detection
+//! rate of each bug; `MAPSAFE_RUNS=200` runs more seeds per bug.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, RwLock};
+use std::thread::yield_now;
+
+use mapsafe_core::check::{CheckFailure, Checker, Config, EditFn, FailureClass, Target};
+use mapsafe_core::{Conflict, LoadOrStore};
+
+type Rec = (u64, u64);
+/// A stored value and its revision.
+type Entry = (u64, u64);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Bug {
+    None,
+    /// `load_or_store` checks under a read lock, then stores under a write lock.
+    NonAtomicLoadOrStore,
+    /// Writes take their revision before locking the shard.
+    RevisionOutsideLock,
+    /// `snapshot` copies the shards one at a time, each under its own lock only.
+    TornSnapshot,
+    /// `get` serves from a cache that writers do not invalidate.
+    StaleRead,
+    /// `update` edits a copy outside the lock and writes it back, over any concurrent write.
+    LostUpdate,
+}
+
+const SHARDS: usize = 4;
+
+/// A small sharded engine: key -> (value, revision).
+struct Faulty<const VERSIONED: bool> {
+    bug: Bug,
+    shards: Vec<RwLock<HashMap<u64, (u64, u64)>>>,
+    revision: AtomicU64,
+    /// `StaleRead`'s cache: key -> (value and revision last read, reads since).
+    cache: Mutex<HashMap<u64, (Option<Entry>, u32)>>,
+}
+
+impl<const V: bool> Faulty<V> {
+    fn new(bug: Bug) -> Self {
+        Faulty {
+            bug,
+            shards: (0..SHARDS).map(|_| RwLock::new(HashMap::new())).collect(),
+            revision: AtomicU64::new(0),
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn shard(&self, key: u64) -> &RwLock<HashMap<u64, (u64, u64)>> {
+        &self.shards[self.shard_index(key)]
+    }
+
+    fn shard_index(&self, key: u64) -> usize {
+        (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 62) as usize % SHARDS
+    }
+
+    fn next_rev(&self) -> u64 {
+        if V {
+            self.revision.fetch_add(1, Ordering::SeqCst) + 1
+        } else {
+            0
+        }
+    }
+
+    /// A revision for a write about to lock its shard: early (and after a pause) when the bug
+    /// is on; otherwise `None`, and the write takes it under the lock.
+    fn early_rev(&self) -> Option<u64> {
+        (self.bug == Bug::RevisionOutsideLock).then(|| {
+            let rev = self.next_rev();
+            yield_now();
+            rev
+        })
+    }
+}
+
+impl<const V: bool> Target for Faulty<V> {
+    type Record = Rec;
+    const VERSIONED: bool = V;
+
+    fn shard_count(&self) -> usize {
+        SHARDS
+    }
+
+    fn shard_of(&self, key: &u64) -> usize {
+        self.shard_index(*key)
+    }
+
+    fn get(&self, key: &u64) -> Option<(Rec, u64)> {
+        let read = || {
+            self.shard(*key)
+                .read()
+                .unwrap()
+                .get(key)
+                .map(|&(v, rev)| ((*key, v), rev))
+        };
+        if self.bug != Bug::StaleRead {
+            return read();
+        }
+        let mut cache = self.cache.lock().unwrap();
+        let entry = cache.entry(*key).or_insert((None, 0));
+        if entry.1 % 4 == 0 {
+            entry.0 = read().map(|((_, v), rev)| (v, rev));
+        }
+        entry.1 += 1;
+        entry.0.map(|(v, rev)| ((*key, v), rev))
+    }
+
+    fn contains_key(&self, key: &u64) -> bool {
+        self.shard(*key).read().unwrap().contains_key(key)
+    }
+
+    fn insert(&self, (key, value): Rec) -> (Option<Rec>, u64) {
+        let early = self.early_rev();
+        let mut shard = self.shard(key).write().unwrap();
+        let rev = early.unwrap_or_else(|| self.next_rev());
+        let old = shard.insert(key, (value, rev));
+        (old.map(|(v, _)| (key, v)), rev)
+    }
+
+    fn load_or_store(&self, (key, value): Rec) -> (LoadOrStore<Rec>, u64) {
+        if self.bug == Bug::NonAtomicLoadOrStore {
+            if let Some(&(v, rev)) = self.shard(key).read().unwrap().get(&key) {
+                let out = LoadOrStore::Loaded {
+                    current: (key, v),
+                    offered: (key, value),
+                };
+                return (out, rev);
+            }
+            yield_now();
+            let rev = self.next_rev();
+            self.shard(key).write().unwrap().insert(key, (value, rev));
+            return (LoadOrStore::Stored, rev);
+        }
+        let early = self.early_rev();
+        let mut shard = self.shard(key).write().unwrap();
+        if let Some(&(v, rev)) = shard.get(&key) {
+            let out = LoadOrStore::Loaded {
+                current: (key, v),
+                offered: (key, value),
+            };
+            return (out, rev);
+        }
+        let rev = early.unwrap_or_else(|| self.next_rev());
+        shard.insert(key, (value, rev));
+        (LoadOrStore::Stored, rev)
+    }
+
+    fn update(&self, key: &u64, edit: &mut EditFn<'_, Rec>) -> Option<u64> {
+        if self.bug == Bug::LostUpdate {
+            let (mut value, _) = *self.shard(*key).read().unwrap().get(key)?;
+            edit(&mut value);
+            yield_now();
+            let rev = self.next_rev();
+            self.shard(*key).write().unwrap().insert(*key, (value, rev));
+            return Some(rev);
+        }
+        let early = self.early_rev();
+        let mut shard = self.shard(*key).write().unwrap();
+        let entry = shard.get_mut(key)?;
+        let rev = early.unwrap_or_else(|| self.next_rev());
+        edit(&mut entry.0);
+        entry.1 = rev;
+        Some(rev)
+    }
+
+    fn remove(&self, key: &u64) -> Option<(Rec, u64)> {
+        let early = self.early_rev();
+        let mut shard = self.shard(*key).write().unwrap();
+        let (v, _) = shard.remove(key)?;
+        Some(((*key, v), early.unwrap_or_else(|| self.next_rev())))
+    }
+
+    fn compare_and_swap(
+        &self,
+        expected: u64,
+        (key, value): Rec,
+    ) -> Option<Result<u64, Conflict<Rec>>> {
+        if !V {
+            return None;
+        }
+        let early = self.early_rev();
+        let mut shard = self.shard(key).write().unwrap();
+        let actual = shard.get(&key).map_or(0, |&(_, rev)| rev);
+        if actual != expected {
+            let offered = (key, value);
+            return Some(Err(Conflict { actual, offered }));
+        }
+        let rev = early.unwrap_or_else(|| self.next_rev());
+        shard.insert(key, (value, rev));
+        Some(Ok(rev))
+    }
+
+    fn retain(&self, keep: &mut dyn FnMut(&Rec) -> bool) {
+        for shard in &self.shards {
+            let mut shard = shard.write().unwrap();
+            shard.retain(|&key, (value, _)| {
+                let kept = keep(&(key, *value));
+                if !kept {
+                    self.next_rev();
+                }
+                kept
+            });
+        }
+    }
+
+    fn clear(&self) {
+        for shard in &self.shards {
+            let mut shard = shard.write().unwrap();
+            for _ in shard.drain() {
+                self.next_rev();
+            }
+        }
+    }
+
+    fn snapshot(&self) -> (Vec<(Rec, u64)>, u64) {
+        let copy = |shard: &HashMap<u64, (u64, u64)>, out: &mut Vec<(Rec, u64)>| {
+            out.extend(shard.iter().map(|(&k, &(v, rev))| ((k, v), rev)));
+        };
+        let mut out = Vec::new();
+        if self.bug == Bug::TornSnapshot {
+            let version = self.revision.load(Ordering::SeqCst);
+            for shard in &self.shards {
+                copy(&shard.read().unwrap(), &mut out);
+                yield_now();
+            }
+            return (out, version);
+        }
+        let guards: Vec<_> = self.shards.iter().map(|s| s.read().unwrap()).collect();
+        let version = self.revision.load(Ordering::SeqCst);
+        for guard in &guards {
+            copy(guard, &mut out);
+        }
+        (out, version)
+    }
+
+    fn version(&self) -> u64 {
+        self.revision.load(Ordering::SeqCst)
+    }
+
+    fn len(&self) -> usize {
+        self.shards.iter().map(|s| s.read().unwrap().len()).sum()
+    }
+
+    fn verify(&self) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+fn make(key: u64, nonce: u64) -> Rec {
+    (key, nonce)
+}
+
+fn bump(value: &mut u64, nonce: u64) {
+    *value = value.rotate_left(7) ^ nonce;
+}
+
+fn runs() -> u64 {
+    std::env::var("MAPSAFE_RUNS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(40)
+}
+
+/// Runs `runs()` seeds against a fresh engine each; returns the failures.
+fn failures<const V: bool>(bug: Bug) -> (u64, Vec<CheckFailure>) {
+    let checker = Checker::new(make)
+        .updater(bump)
+        .name(&format!("Faulty<{V}>({bug:?})"))
+        .config(Config::new().threads(4).ops_per_thread(100));
+    let base = Config::from_env().seed;
+    let found = (0..runs())
+        .filter_map(|i| {
+            checker
+                .run_target(&Faulty::<V>::new(bug), base.wrapping_add(i))
+                .err()
+        })
+        .collect();
+    (runs(), found)
+}
+
+fn assert_caught<const V: bool>(bug: Bug, classes: &[FailureClass]) {
+    let (runs, found) = failures::<V>(bug);
+    let rate = found.len() as f64 / runs as f64;
+    let mode = if V { "versioned" } else { "plain" };
+    println!(
+        "{bug:?} ({mode}): caught in {}/{runs} runs ({:.1}%)",
+        found.len(),
+        rate * 100.0
+    );
+    if let Some(first) = found.first() {
+        println!("first report:\n{first}\n");
+    }
+    for failure in &found {
+        assert!(
+            classes.contains(&failure.class()),
+            "{bug:?} reported as {}:\n{failure}",
+            failure.class()
+        );
+    }
+    assert!(
+        rate >= 0.95,
+        "{bug:?} ({mode}) caught in only {}/{runs} runs",
+        found.len()
+    );
+}
+
+#[test]
+fn correct_fake_engine_never_fails() {
+    for (runs, found) in [failures::<false>(Bug::None), failures::<true>(Bug::None)] {
+        if let Some(failure) = found.first() {
+            panic!("false alarm ({} of {runs} runs):\n{failure}", found.len());
+        }
+    }
+}
+
+#[test]
+fn non_atomic_load_or_store_is_caught() {
+    assert_caught::<false>(Bug::NonAtomicLoadOrStore, &[FailureClass::NotLinearizable]);
+    assert_caught::<true>(
+        Bug::NonAtomicLoadOrStore,
+        &[
+            FailureClass::NotLinearizable,
+            FailureClass::SnapshotNotAtVersion,
+            FailureClass::RevisionOrder,
+        ],
+    );
+}
+
+#[test]
+fn revision_taken_outside_the_shard_lock_is_caught() {
+    assert_caught::<true>(
+        Bug::RevisionOutsideLock,
+        &[
+            FailureClass::NotLinearizable,
+            FailureClass::SnapshotNotAtVersion,
+            FailureClass::RevisionOrder,
+        ],
+    );
+}
+
+#[test]
+fn torn_snapshot_is_caught() {
+    assert_caught::<false>(
+        Bug::TornSnapshot,
+        &[FailureClass::TornSnapshot, FailureClass::NotLinearizable],
+    );
+    assert_caught::<true>(
+        Bug::TornSnapshot,
+        &[
+            FailureClass::SnapshotNotAtVersion,
+            FailureClass::RevisionOrder,
+            FailureClass::TornSnapshot,
+            FailureClass::NotLinearizable,
+        ],
+    );
+}
+
+#[test]
+fn stale_read_is_caught() {
+    assert_caught::<false>(Bug::StaleRead, &[FailureClass::NotLinearizable]);
+    assert_caught::<true>(Bug::StaleRead, &[FailureClass::NotLinearizable]);
+}
+
+#[test]
+fn update_that_loses_a_concurrent_write_is_caught() {
+    assert_caught::<false>(Bug::LostUpdate, &[FailureClass::NotLinearizable]);
+    assert_caught::<true>(
+        Bug::LostUpdate,
+        &[
+            FailureClass::NotLinearizable,
+            FailureClass::SnapshotNotAtVersion,
+            FailureClass::RevisionOrder,
+        ],
+    );
+}
