@@ -123,8 +123,9 @@ impl Args {
                         Err(_) => cx.error(
                             &value,
                             format!(
-                                "`consistency_test` must be the path of a function \
-                                 `fn(key: u64, nonce: u64) -> Record`, found `{}`",
+                                "`consistency_test` must name a function \
+                                 `fn(key: u64, nonce: u64) -> Record` by its path, found `{}`: \
+                                 write e.g. `consistency_test = make_record`",
                                 unquoted(&value)
                             ),
                         ),

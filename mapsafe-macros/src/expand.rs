@@ -44,6 +44,11 @@ struct Context<'c, 'a> {
     mode: TokenStream,
     hasher: TokenStream,
     engine: TokenStream,
+    /// The where-clause of every item that names the engine: the record is a `Record` and the
+    /// hasher fits. Written higher-ranked (`for<'c>`) so that the compiler checks it where the
+    /// map is used rather than here: a record that breaks it is then reported once, by the
+    /// assertions at the user's tokens, instead of by every generated item.
+    gate: TokenStream,
 }
 
 /// The facade's hidden module: the only way generated code names the runtime.
@@ -65,17 +70,29 @@ impl<'c, 'a> Context<'c, 'a> {
             None => quote!(#p::DefaultHasher),
         };
         let engine = quote!(#p::ShardedMap<#record, #mode, #hasher>);
+        let hasher_gate = args.hasher.as_ref().map(|ty| {
+            quote!(for<'c> #ty: ::core::hash::BuildHasher + ::core::default::Default + ::core::clone::Clone,)
+        });
+        let view = valid::mut_ident(record);
+        let key_ty = replace_self(field_ty(key), record);
+        // The associated types are spelled out: inside the gated items the compiler resolves
+        // them from this bound, not from the impl.
+        let gate = quote! {
+            for<'c> #record: #p::Record<Key = #key_ty, Mut<'c> = #view<'c>>,
+            #hasher_gate
+        };
         Context {
             args,
             input,
             key,
             record,
             map: valid::map_ident(args, input),
-            view: valid::mut_ident(record),
-            key_ty: replace_self(field_ty(key), record),
+            view,
+            key_ty,
             mode,
             hasher,
             engine,
+            gate,
         }
     }
 
@@ -131,6 +148,16 @@ fn record_impl(cx: &Context) -> TokenStream {
         ..
     } = cx;
     let key = cx.key.ident;
+    // What `Record` demands, deferred like `Context::gate`.
+    let record_gate = quote! {
+        for<'c> #record: ::core::marker::Send + ::core::marker::Sync,
+        for<'c> #key_ty: ::core::hash::Hash
+            + ::core::cmp::Eq
+            + ::core::clone::Clone
+            + ::core::fmt::Debug
+            + ::core::marker::Send
+            + ::core::marker::Sync,
+    };
     let fields = cx.value_fields().map(|field| {
         let (ident, cfgs) = (field.ident, &field.cfgs);
         quote!(#(#cfgs)* #ident: &mut self.#ident,)
@@ -141,7 +168,10 @@ fn record_impl(cx: &Context) -> TokenStream {
         .is_none()
         .then(|| quote!(_record: ::core::marker::PhantomData,));
     quote! {
-        impl #p::Record for #record {
+        impl #p::Record for #record
+        where
+            #record_gate
+        {
             type Key = #key_ty;
             type Mut<'a> = #view<'a>;
 
@@ -212,6 +242,7 @@ fn map_struct(cx: &Context) -> TokenStream {
         mode,
         hasher,
         engine,
+        gate,
         ..
     } = cx;
     let vis = cx.input.vis;
@@ -241,18 +272,27 @@ fn map_struct(cx: &Context) -> TokenStream {
     quote! {
         #struct_doc
         #[allow(dead_code)] // A private map need not use every method it is given.
-        #vis struct #map {
+        #vis struct #map
+        where
+            #gate
+        {
             engine: #engine,
         }
 
-        impl ::core::default::Default for #map {
+        impl ::core::default::Default for #map
+        where
+            #gate
+        {
             /// An empty map, as [`new`](Self::new).
             fn default() -> Self {
                 Self::new()
             }
         }
 
-        impl ::core::fmt::Debug for #map {
+        impl ::core::fmt::Debug for #map
+        where
+            #gate
+        {
             /// Shows the size and the shard count; takes no lock and prints no record.
             fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
                 f.debug_struct(#name)
@@ -264,7 +304,10 @@ fn map_struct(cx: &Context) -> TokenStream {
         }
 
         #[doc(hidden)]
-        impl #p::AsEngine for #map {
+        impl #p::AsEngine for #map
+        where
+            #gate
+        {
             type Record = #record;
             type Mode = #mode;
             type Hasher = #hasher;
@@ -297,6 +340,7 @@ fn map_methods(cx: &Context) -> TokenStream {
         view,
         key_ty,
         mode,
+        gate,
         ..
     } = cx;
     let clone = clone_bound(record);
@@ -395,7 +439,10 @@ fn map_methods(cx: &Context) -> TokenStream {
     ));
     quote! {
         #[allow(dead_code)]
-        impl #map {
+        impl #map
+        where
+            #gate
+        {
             #new_doc
             #[must_use]
             pub fn new() -> Self {
@@ -548,6 +595,7 @@ fn versioned_methods(cx: &Context) -> TokenStream {
         record,
         map,
         key_ty,
+        gate,
         ..
     } = cx;
     let clone = clone_bound(record);
@@ -559,7 +607,10 @@ fn versioned_methods(cx: &Context) -> TokenStream {
     ));
     quote! {
         #[allow(dead_code)]
-        impl #map {
+        impl #map
+        where
+            #gate
+        {
             /// The latest revision issued; 0 for a new map. Revisions totally order all writes.
             #[inline]
             pub fn version(&self) -> u64 {

@@ -43,11 +43,11 @@ pub(crate) fn concurrent_map_impl(args: TokenStream2, input: TokenStream2) -> To
         }
     };
     let cx = ctxt::Ctxt::new();
-    let args = args::Args::parse(&cx, args);
+    let mut args = args::Args::parse(&cx, args);
     // Generate whatever can be generated even when an argument is wrong (the bad argument falls
     // back to its default), so that the user's uses of the map do not pile up more errors.
     let generated = ast::Input::from_syn(&cx, &derive).and_then(|input| {
-        let key = valid::check(&cx, &args, &input)?;
+        let key = valid::check(&cx, &mut args, &input)?;
         Some(expand::expand(&args, &input, key))
     });
     let errors = cx.finish().err().map(|err| err.to_compile_error());

@@ -185,6 +185,12 @@ const EXPANDED_HEADER: &str = "\
 //! `MAPSAFE_BLESS=1 cargo test -p mapsafe-macros orders_expanded`.
 //!
 //! It compiles and runs as it stands: `cargo run --example orders-expanded`.
+//!
+//! A note on the `for<'c> T: Trait` bounds: they hold for every valid record, and written
+//! higher-ranked they are checked where the map is used instead of here. A record that breaks one
+//! (a field that is not `Send`, a key that is not `Hash`) is then reported once, by the
+//! assertions in the `const _` block at the end, at the field the user wrote, instead of by every
+//! generated item.
 
 /// Where an order is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -8,15 +8,22 @@ use crate::ast::{Field, Input};
 use crate::ctxt::Ctxt;
 
 /// Checks what no single parser can see and returns the key field if there is exactly one.
-pub(crate) fn check<'i, 'a>(cx: &Ctxt, args: &Args, input: &'i Input<'a>) -> Option<&'i Field<'a>> {
-    check_names(cx, args, input);
+pub(crate) fn check<'i, 'a>(
+    cx: &Ctxt,
+    args: &mut Args,
+    input: &'i Input<'a>,
+) -> Option<&'i Field<'a>> {
+    if !names_are_free(cx, args, input) {
+        // Generate under the default name, so the clash is reported once.
+        args.name = None;
+    }
     let mut keys = input.keys();
     let Some(key) = keys.next() else {
         cx.error(
             input.ident,
             format!(
-                "`#[concurrent_map]` needs a `#[key]` field: mark the field `{}` records are \
-                 looked up by with `#[key]`",
+                "`#[concurrent_map]` needs a `#[key]` field: put `#[key]` on the field that \
+                 identifies each `{}`",
                 input.ident
             ),
         );
@@ -55,8 +62,11 @@ pub(crate) fn check<'i, 'a>(cx: &Ctxt, args: &Args, input: &'i Input<'a>) -> Opt
     unique.then_some(key)
 }
 
-fn check_names(cx: &Ctxt, args: &Args, input: &Input) {
-    let Some(name) = &args.name else { return };
+/// `false` (with an error) if `name = ...` clashes with an item the expansion defines.
+fn names_are_free(cx: &Ctxt, args: &Args, input: &Input) -> bool {
+    let Some(name) = &args.name else {
+        return true;
+    };
     let clash = |other: &Ident| {
         cx.error(
             name,
@@ -68,8 +78,12 @@ fn check_names(cx: &Ctxt, args: &Args, input: &Input) {
     };
     if name == input.ident {
         clash(input.ident);
+        false
     } else if *name == mut_ident(input.ident) {
         clash(&mut_ident(input.ident));
+        false
+    } else {
+        true
     }
 }
 

@@ -1,0 +1,18 @@
+use mapsafe::concurrent_map;
+
+#[concurrent_map(consistency_test = make_order)]
+#[derive(Clone)]
+pub struct Order {
+    #[key]
+    pub id: u64,
+    pub status: u8,
+}
+
+fn make_order(key: u64, nonce: u64) -> Order {
+    Order {
+        id: key,
+        status: nonce as u8,
+    }
+}
+
+fn main() {}

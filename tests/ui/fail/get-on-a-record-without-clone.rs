@@ -1,0 +1,13 @@
+use mapsafe::concurrent_map;
+
+#[concurrent_map]
+pub struct Order {
+    #[key]
+    pub id: u64,
+    pub status: u8,
+}
+
+fn main() {
+    let orders = OrderMap::new();
+    let _ = orders.get(&1);
+}

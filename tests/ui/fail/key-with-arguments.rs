@@ -1,0 +1,10 @@
+use mapsafe::concurrent_map;
+
+#[concurrent_map]
+pub struct Order {
+    #[key(unique)]
+    pub id: u64,
+    pub status: u8,
+}
+
+fn main() {}

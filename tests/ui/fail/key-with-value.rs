@@ -1,0 +1,10 @@
+use mapsafe::concurrent_map;
+
+#[concurrent_map]
+pub struct Order {
+    #[key = "id"]
+    pub id: u64,
+    pub status: u8,
+}
+
+fn main() {}

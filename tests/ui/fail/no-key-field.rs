@@ -1,0 +1,9 @@
+use mapsafe::concurrent_map;
+
+#[concurrent_map]
+pub struct Order {
+    pub id: u64,
+    pub status: u8,
+}
+
+fn main() {}

@@ -1,0 +1,16 @@
+mod orders {
+    use mapsafe::concurrent_map;
+
+    #[concurrent_map]
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct Order {
+        #[key]
+        pub id: u64,
+        pub status: u8,
+    }
+}
+
+fn main() {
+    let orders = orders::OrderMap::new();
+    println!("{}", orders.engine.len());
+}

@@ -1,0 +1,17 @@
+use mapsafe::concurrent_map;
+
+#[concurrent_map]
+#[derive(Clone, Debug, PartialEq)]
+pub struct Order {
+    #[key]
+    pub id: u64,
+    pub status: u8,
+}
+
+fn main() {
+    let orders = OrderMap::new();
+    let _ = orders.insert(Order { id: 1, status: 0 });
+    let status: Option<&mut u8> = orders.update(&1, |order| order.status);
+    let _ = orders.remove(&1);
+    println!("{status:?}");
+}

@@ -1,0 +1,6 @@
+use mapsafe::concurrent_map;
+
+#[concurrent_map]
+pub struct Order;
+
+fn main() {}

@@ -1,0 +1,18 @@
+use mapsafe::concurrent_map;
+
+#[concurrent_map]
+#[derive(Clone, Debug, PartialEq)]
+pub struct Order {
+    #[key]
+    pub id: u64,
+    pub status: u8,
+}
+
+fn main() {
+    let orders = OrderMap::new();
+    let _ = orders.insert(Order { id: 1, status: 0 });
+    let snapshot = orders.snapshot();
+    for order in snapshot.iter() {
+        order.status = 9;
+    }
+}
