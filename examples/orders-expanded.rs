@@ -148,7 +148,7 @@ where
             engine: ::mapsafe::__private::ShardedMap::with_shards_capacity_and_hasher(
                 32,
                 capacity,
-                ::core::default::Default::default(),
+                <::mapsafe::__private::DefaultHasher as ::core::default::Default>::default(),
             ),
         }
     }
@@ -275,12 +275,12 @@ where
     ///
     /// If `f` calls into this map, or if `f` panics; every lock is released either way.
     pub fn retain(&self, f: impl ::core::ops::FnMut(&Order) -> bool) {
-        self.engine.retain(f)
+        self.engine.retain(f);
     }
 
     /// Removes every record, one shard at a time. Each removed record takes a fresh revision.
     pub fn clear(&self) {
-        self.engine.clear()
+        self.engine.clear();
     }
 
     /// An owned, point-in-time copy of the map: exactly the records it held at one instant between
@@ -303,8 +303,11 @@ where
     /// key, every record's key field equals the key it is filed under, `len()` adds up,
     /// and on a versioned map revisions are unique and not ahead of `version()`.
     ///
-    /// `Ok` carries the entry count, the shard count and the shard-size range; `Err`
-    /// names every violation with its shard and key.
+    /// `Ok` carries the entry count, the shard count and the shard-size range.
+    ///
+    /// # Errors
+    ///
+    /// A `ConsistencyError` naming every violated invariant with its shard and key.
     #[must_use = "the result says whether the map is consistent"]
     pub fn verify_consistency(
         &self,
@@ -347,6 +350,10 @@ where
     /// be absent) and returns the write's new revision. Otherwise nothing changes and
     /// the record comes back in a `Conflict` with the key's actual revision (0: absent):
     /// re-read with [`get_versioned`](Self::get_versioned), decide again and retry.
+    ///
+    /// # Errors
+    ///
+    /// A `Conflict` when the key's revision is not `expected`; it hands `record` back.
     #[must_use = "a `Conflict` means nothing was stored: it hands back your record to retry"]
     #[inline]
     pub fn compare_and_swap(

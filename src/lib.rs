@@ -93,6 +93,10 @@ extern crate self as mapsafe;
 /// `name = Ident`, `hasher = Path` and `consistency_test = path`.
 pub use mapsafe_macros::concurrent_map;
 
+/// The consistency checker that `consistency_test = ...` runs, for use with your own thread
+/// counts, operation counts and seeds on any generated map.
+pub use mapsafe_core::check;
+
 pub use mapsafe_core::{
     Conflict, ConsistencyError, ConsistencyReport, DefaultHasher, IntoIter, Iter, LoadOrStore,
     MAX_SHARDS, Mode, Plain, Record, Revisioned, ShardedMap, Snapshot, Versioned, Violation,

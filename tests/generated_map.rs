@@ -418,3 +418,21 @@ fn consistency_test_argument_generates_a_test_with_a_deterministic_name() {
     // Also run by the harness on its own; calling it by name proves the name.
     order_line_map_consistency();
 }
+
+fn set_quantity(line: OrderLineMut<'_>, nonce: u64) {
+    *line.quantity = nonce;
+}
+
+#[test]
+fn the_public_checker_runs_on_a_generated_map_with_an_updater() {
+    use mapsafe::check::{Checker, Config};
+
+    let checker = Checker::new(make_line)
+        .updater(set_quantity)
+        .name("OrderLineMap")
+        .config(Config::new().threads(3).ops_per_thread(200).seed(11));
+    let report = checker
+        .run_seeds(OrderLineMap::new, 2)
+        .unwrap_or_else(|failure| panic!("{failure}"));
+    assert_eq!(report.runs, 2);
+}

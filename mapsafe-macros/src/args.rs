@@ -178,7 +178,7 @@ fn parse_shards(cx: &Ctxt, value: TokenStream) -> Option<Shards> {
     } else if n > MAX_SHARDS {
         format!("`shards` must be at most {MAX_SHARDS}, found {n}")
     } else if !n.is_power_of_two() {
-        let (below, above) = (1 << (63 - n.leading_zeros()), n.next_power_of_two());
+        let (below, above) = (1_u64 << n.ilog2(), n.next_power_of_two());
         format!("`shards` must be a power of two, found {n}: use {below} or {above}")
     } else {
         return Some(Shards {

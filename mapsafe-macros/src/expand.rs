@@ -340,6 +340,7 @@ fn map_methods(cx: &Context) -> TokenStream {
         view,
         key_ty,
         mode,
+        hasher,
         gate,
         ..
     } = cx;
@@ -456,7 +457,7 @@ fn map_methods(cx: &Context) -> TokenStream {
                     engine: #p::ShardedMap::with_shards_capacity_and_hasher(
                         #shards,
                         capacity,
-                        ::core::default::Default::default(),
+                        <#hasher as ::core::default::Default>::default(),
                     ),
                 }
             }
@@ -551,12 +552,12 @@ fn map_methods(cx: &Context) -> TokenStream {
 
             #retain_doc
             pub fn retain(&self, f: impl ::core::ops::FnMut(&#record) -> bool) {
-                self.engine.retain(f)
+                self.engine.retain(f);
             }
 
             #clear_doc
             pub fn clear(&self) {
-                self.engine.clear()
+                self.engine.clear();
             }
 
             #snapshot_doc
@@ -572,8 +573,11 @@ fn map_methods(cx: &Context) -> TokenStream {
             /// key, every record's key field equals the key it is filed under, `len()` adds up,
             /// and on a versioned map revisions are unique and not ahead of `version()`.
             ///
-            /// `Ok` carries the entry count, the shard count and the shard-size range; `Err`
-            /// names every violation with its shard and key.
+            /// `Ok` carries the entry count, the shard count and the shard-size range.
+            ///
+            /// # Errors
+            ///
+            /// A `ConsistencyError` naming every violated invariant with its shard and key.
             #[must_use = "the result says whether the map is consistent"]
             pub fn verify_consistency(
                 &self,
@@ -631,6 +635,10 @@ fn versioned_methods(cx: &Context) -> TokenStream {
             /// be absent) and returns the write's new revision. Otherwise nothing changes and
             /// the record comes back in a `Conflict` with the key's actual revision (0: absent):
             /// re-read with [`get_versioned`](Self::get_versioned), decide again and retry.
+            ///
+            /// # Errors
+            ///
+            /// A `Conflict` when the key's revision is not `expected`; it hands `record` back.
             #[must_use = "a `Conflict` means nothing was stored: it hands back your record to retry"]
             #[inline]
             pub fn compare_and_swap(
