@@ -35,6 +35,8 @@ use std::sync::Arc;
 
 use bustle::{Collection, CollectionHandle, Mix, Workload};
 
+mod common;
+
 // ----- adapters --------------------------------------------------------------------------------
 
 /// A map shared between the benchmark's threads; each thread's handle is a clone of the `Arc`.
@@ -64,25 +66,7 @@ where
 /// with the default shard count and hasher.
 mod mapsafe_adapter {
     use super::*;
-    use mapsafe::concurrent_map;
-
-    /// The record of the plain map.
-    #[concurrent_map]
-    #[derive(Clone, Debug)]
-    pub struct Entry {
-        #[key]
-        pub k: u64,
-        pub v: u64,
-    }
-
-    /// The same record, in a versioned map.
-    #[concurrent_map(versioned)]
-    #[derive(Clone, Debug)]
-    pub struct VersionedEntry {
-        #[key]
-        pub k: u64,
-        pub v: u64,
-    }
+    use common::{Entry, EntryMap, VersionedEntry, VersionedEntryMap};
 
     pub type MapsafePlain = Shared<EntryMap>;
     pub type MapsafeVersioned = Shared<VersionedEntryMap>;

@@ -1,0 +1,254 @@
+//! The figures users ask about besides throughput, for maps of 1,000,000 records:
+//!
+//! - `snapshot()`: how long it takes, and the longest a concurrent writer is stalled meanwhile,
+//!   against the time to copy one shard (a snapshot of a one-shard map holding as many records as
+//!   one shard of the big map) and the writer's longest operation when no snapshot runs;
+//! - `verify_consistency()`: how long it takes against a plain iteration over the same records
+//!   (dashmap's `iter()` and hashbrown's).
+//!
+//! ```text
+//! cargo bench --bench figures
+//! MAPSAFE_FIGURES_RECORDS=100000 MAPSAFE_FIGURES_REPEATS=3 cargo bench --bench figures   # quick
+//! ```
+//!
+//! Environment: `MAPSAFE_FIGURES_RECORDS` (default 1,000,000), `MAPSAFE_FIGURES_REPEATS` (default
+//! 9). Every time is the median of the repeats; stalls are the maximum over all of them.
+
+use std::hint::black_box;
+use std::sync::Barrier;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use mapsafe::concurrent_map;
+
+mod common;
+use common::{Entry, EntryMap, VersionedEntry, VersionedEntryMap};
+
+/// A one-shard map: copying it is copying one shard.
+#[concurrent_map(shards = 1)]
+#[derive(Clone, Debug)]
+pub struct OneShardEntry {
+    #[key]
+    pub k: u64,
+    pub v: u64,
+}
+
+fn env(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .map(|v| v.trim().replace('_', "").parse().expect(name))
+        .unwrap_or(default)
+}
+
+fn median(mut values: Vec<Duration>) -> Duration {
+    values.sort();
+    values[values.len() / 2]
+}
+
+fn time<T>(f: impl FnOnce() -> T) -> (Duration, T) {
+    let start = Instant::now();
+    let out = f();
+    (start.elapsed(), out)
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.3} ms", d.as_secs_f64() * 1e3)
+}
+
+fn us(d: Duration) -> String {
+    format!("{:.1} µs", d.as_secs_f64() * 1e6)
+}
+
+/// What one writer saw while the main thread took snapshots.
+struct Stalls {
+    /// The writer's longest operation that overlapped a snapshot.
+    during: Duration,
+    /// The writer's longest operation that overlapped none.
+    outside: Duration,
+    /// Operations the writer completed.
+    ops: u64,
+}
+
+/// Takes `repeats` snapshots with `take` while a writer thread overwrites records with `write`
+/// as fast as it can; returns the snapshot times and what the writer saw.
+fn snapshots_under_a_writer(
+    repeats: usize,
+    records: u64,
+    take: &(dyn Fn() -> usize + Sync),
+    write: &(dyn Fn(u64) + Sync),
+) -> (Vec<Duration>, Stalls) {
+    let epoch = Instant::now();
+    let stop = AtomicBool::new(false);
+    let ready = Barrier::new(2);
+    std::thread::scope(|s| {
+        let writer = s.spawn(|| {
+            // Every operation slower than this is kept with its start, to be matched against
+            // the snapshot windows afterwards.
+            let threshold = Duration::from_micros(2);
+            let mut slow: Vec<(Duration, Duration)> = Vec::new();
+            let mut ops = 0_u64;
+            let mut key = 0_u64;
+            ready.wait();
+            while !stop.load(Ordering::Relaxed) {
+                let start = Instant::now();
+                write(key);
+                let took = start.elapsed();
+                if took > threshold {
+                    slow.push((start - epoch, took));
+                }
+                key = (key + 7919) % records;
+                ops += 1;
+            }
+            (slow, ops)
+        });
+        ready.wait();
+        std::thread::sleep(Duration::from_millis(20));
+        let mut windows = Vec::new();
+        let mut times = Vec::new();
+        for _ in 0..repeats {
+            let start = Instant::now();
+            let len = black_box(take());
+            let took = start.elapsed();
+            assert_eq!(len as u64, records, "a snapshot lost records");
+            windows.push((start - epoch, start - epoch + took));
+            times.push(took);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        stop.store(true, Ordering::Relaxed);
+        let (slow, ops) = writer.join().expect("writer");
+        let overlaps = |&(start, took): &(Duration, Duration)| {
+            windows
+                .iter()
+                .any(|&(from, to)| start < to && start + took > from)
+        };
+        let max = |it: &mut dyn Iterator<Item = &(Duration, Duration)>| {
+            it.map(|&(_, took)| took).max().unwrap_or_default()
+        };
+        let stalls = Stalls {
+            during: max(&mut slow.iter().filter(|op| overlaps(op))),
+            outside: max(&mut slow.iter().filter(|op| !overlaps(op))),
+            ops,
+        };
+        (times, stalls)
+    })
+}
+
+/// Runs [`snapshots_under_a_writer`] and prints its table row.
+fn snapshot_row(
+    name: &str,
+    repeats: usize,
+    records: u64,
+    take: &(dyn Fn() -> usize + Sync),
+    write: &(dyn Fn(u64) + Sync),
+) {
+    let (times, stalls) = snapshots_under_a_writer(repeats, records, take, write);
+    println!(
+        "| {name} | {} | {} | {} | {} |",
+        ms(median(times)),
+        us(stalls.during),
+        us(stalls.outside),
+        stalls.ops
+    );
+}
+
+fn snapshot_figures(records: u64, repeats: usize) {
+    let plain = EntryMap::with_capacity(records as usize);
+    let versioned = VersionedEntryMap::with_capacity(records as usize);
+    for k in 0..records {
+        let _ = plain.insert(Entry { k, v: k });
+        let _ = versioned.insert(VersionedEntry { k, v: k });
+    }
+    let shards = plain.shard_count();
+    let per_shard = records / shards as u64;
+    let one = OneShardEntryMap::with_capacity(per_shard as usize);
+    for k in 0..per_shard {
+        let _ = one.insert(OneShardEntry { k, v: k });
+    }
+    let one_shard_copy = median(
+        (0..repeats)
+            .map(|_| time(|| black_box(one.snapshot()).len()).0)
+            .collect(),
+    );
+    let records_vec: Vec<Entry> = (0..per_shard).map(|k| Entry { k, v: k }).collect();
+    let vec_clone = median(
+        (0..repeats)
+            .map(|_| time(|| black_box(records_vec.clone()).len()).0)
+            .collect(),
+    );
+
+    println!("## snapshot of {records} records ({shards} shards, {per_shard} records per shard)\n");
+    println!(
+        "| map | snapshot (median) | writer's longest op during snapshots | writer's longest op otherwise | writer ops |"
+    );
+    println!("|---|---:|---:|---:|---:|");
+    snapshot_row(
+        "mapsafe",
+        repeats,
+        records,
+        &|| plain.snapshot().len(),
+        &|k| {
+            let _ = plain.insert(Entry { k, v: 1 });
+        },
+    );
+    snapshot_row(
+        "mapsafe-versioned",
+        repeats,
+        records,
+        &|| versioned.snapshot().len(),
+        &|k| {
+            let _ = versioned.insert(VersionedEntry { k, v: 1 });
+        },
+    );
+    println!(
+        "\ncopying one shard ({per_shard} records): snapshot of a one-shard map {}, `Vec::clone` {}\n",
+        us(one_shard_copy),
+        us(vec_clone)
+    );
+}
+
+fn verify_figures(records: u64, repeats: usize) {
+    let plain = EntryMap::with_capacity(records as usize);
+    let versioned = VersionedEntryMap::with_capacity(records as usize);
+    let dash: dashmap::DashMap<u64, u64> = dashmap::DashMap::with_capacity(records as usize);
+    let mut brown: hashbrown::HashMap<u64, u64, mapsafe::DefaultHasher> =
+        hashbrown::HashMap::with_capacity_and_hasher(records as usize, Default::default());
+    for k in 0..records {
+        let _ = plain.insert(Entry { k, v: k });
+        let _ = versioned.insert(VersionedEntry { k, v: k });
+        dash.insert(k, k);
+        brown.insert(k, k);
+    }
+    let runs =
+        |f: &dyn Fn() -> u64| median((0..repeats).map(|_| time(|| black_box(f())).0).collect());
+    let verify_plain = runs(&|| plain.verify_consistency().expect("consistent").entries as u64);
+    let verify_versioned =
+        runs(&|| versioned.verify_consistency().expect("consistent").entries as u64);
+    let dash_iter = runs(&|| dash.iter().map(|r| *r.value()).sum());
+    let brown_iter = runs(&|| brown.values().sum());
+    let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64();
+
+    println!("## verify_consistency on {records} records\n");
+    println!("| pass | median | vs dashmap `iter()` | vs hashbrown `values()` |");
+    println!("|---|---:|---:|---:|");
+    for (name, d) in [
+        ("mapsafe `verify_consistency()`", verify_plain),
+        ("mapsafe-versioned `verify_consistency()`", verify_versioned),
+        ("dashmap `iter()` (sum of values)", dash_iter),
+        ("hashbrown `values()` (sum, unsynchronized)", brown_iter),
+    ] {
+        println!(
+            "| {name} | {} | {:.1}x | {:.1}x |",
+            ms(d),
+            ratio(d, dash_iter),
+            ratio(d, brown_iter)
+        );
+    }
+    println!();
+}
+
+fn main() {
+    let records = env("MAPSAFE_FIGURES_RECORDS", 1_000_000) as u64;
+    let repeats = env("MAPSAFE_FIGURES_REPEATS", 9).max(1);
+    snapshot_figures(records, repeats);
+    verify_figures(records, repeats);
+}
