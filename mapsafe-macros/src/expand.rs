@@ -49,6 +49,10 @@ struct Context<'c, 'a> {
     /// map is used rather than here: a record that breaks it is then reported once, by the
     /// assertions at the user's tokens, instead of by every generated item.
     gate: TokenStream,
+    /// The methods' type parameters: `Q` (a borrowed key) and `T` (a closure's result), unless
+    /// the user's record or key type is itself called that.
+    q: Ident,
+    t: Ident,
 }
 
 /// The facade's hidden module: the only way generated code names the runtime.
@@ -75,6 +79,8 @@ impl<'c, 'a> Context<'c, 'a> {
         });
         let view = valid::mut_ident(record);
         let key_ty = replace_self(field_ty(key), record);
+        let q = free_ident("Q", record, &key_ty);
+        let t = free_ident("T", record, &key_ty);
         // The associated types are spelled out: inside the gated items the compiler resolves
         // them from this bound, not from the impl.
         let gate = quote! {
@@ -93,6 +99,8 @@ impl<'c, 'a> Context<'c, 'a> {
             hasher,
             engine,
             gate,
+            q,
+            t,
         }
     }
 
@@ -106,6 +114,22 @@ impl<'c, 'a> Context<'c, 'a> {
             .fields
             .iter()
             .filter(|f| !std::ptr::eq(f.original, self.key.original))
+    }
+}
+
+/// `name`, or `Mapsafe{name}` if the record or the key type already uses `name`.
+fn free_ident(name: &str, record: &Ident, key_ty: &TokenStream) -> Ident {
+    fn uses(tokens: TokenStream, name: &str) -> bool {
+        tokens.into_iter().any(|tt| match tt {
+            TokenTree::Ident(ident) => ident == name,
+            TokenTree::Group(group) => uses(group.stream(), name),
+            _ => false,
+        })
+    }
+    if record == name || uses(key_ty.clone(), name) {
+        format_ident!("Mapsafe{}", name)
+    } else {
+        format_ident!("{}", name)
     }
 }
 
@@ -327,8 +351,8 @@ fn clone_bound(record: &Ident) -> TokenStream {
 }
 
 /// The lookup bound of every by-key method: any `&Q` the key can be borrowed as.
-fn lookup_bound(key_ty: &TokenStream) -> TokenStream {
-    quote!(#key_ty: ::core::borrow::Borrow<Q>, Q: ::core::hash::Hash + ::core::cmp::Eq + ?Sized)
+fn lookup_bound(key_ty: &TokenStream, q: &Ident) -> TokenStream {
+    quote!(#key_ty: ::core::borrow::Borrow<#q>, #q: ::core::hash::Hash + ::core::cmp::Eq + ?Sized)
 }
 
 /// The methods of every map.
@@ -345,7 +369,8 @@ fn map_methods(cx: &Context) -> TokenStream {
         ..
     } = cx;
     let clone = clone_bound(record);
-    let lookup = lookup_bound(key_ty);
+    let (q, t) = (&cx.q, &cx.t);
+    let lookup = lookup_bound(key_ty, q);
     let shards = match &cx.args.shards {
         Some(shards) => {
             let lit = Literal::usize_unsuffixed(shards.value);
@@ -483,7 +508,7 @@ fn map_methods(cx: &Context) -> TokenStream {
 
             /// `true` if a record with this key is present.
             #[inline]
-            pub fn contains_key<Q>(&self, key: &Q) -> bool
+            pub fn contains_key<#q>(&self, key: &#q) -> bool
             where
                 #lookup
             {
@@ -492,7 +517,7 @@ fn map_methods(cx: &Context) -> TokenStream {
 
             #get_doc
             #[inline]
-            pub fn get<Q>(&self, key: &Q) -> ::core::option::Option<#record>
+            pub fn get<#q>(&self, key: &#q) -> ::core::option::Option<#record>
             where
                 #lookup,
                 #clone,
@@ -502,11 +527,11 @@ fn map_methods(cx: &Context) -> TokenStream {
 
             #read_doc
             #[inline]
-            pub fn read<Q, T>(
+            pub fn read<#q, #t>(
                 &self,
-                key: &Q,
-                f: impl ::core::ops::FnOnce(&#record) -> T,
-            ) -> ::core::option::Option<T>
+                key: &#q,
+                f: impl ::core::ops::FnOnce(&#record) -> #t,
+            ) -> ::core::option::Option<#t>
             where
                 #lookup
             {
@@ -530,11 +555,11 @@ fn map_methods(cx: &Context) -> TokenStream {
 
             #update_doc
             #[inline]
-            pub fn update<Q, T>(
+            pub fn update<#q, #t>(
                 &self,
-                key: &Q,
-                f: impl ::core::ops::FnOnce(#view<'_>) -> T,
-            ) -> ::core::option::Option<T>
+                key: &#q,
+                f: impl ::core::ops::FnOnce(#view<'_>) -> #t,
+            ) -> ::core::option::Option<#t>
             where
                 #lookup
             {
@@ -543,7 +568,7 @@ fn map_methods(cx: &Context) -> TokenStream {
 
             #remove_doc
             #[inline]
-            pub fn remove<Q>(&self, key: &Q) -> ::core::option::Option<#record>
+            pub fn remove<#q>(&self, key: &#q) -> ::core::option::Option<#record>
             where
                 #lookup
             {
@@ -603,7 +628,8 @@ fn versioned_methods(cx: &Context) -> TokenStream {
         ..
     } = cx;
     let clone = clone_bound(record);
-    let lookup = lookup_bound(key_ty);
+    let q = &cx.q;
+    let lookup = lookup_bound(key_ty, q);
     let get_versioned_doc = doc(format!(
         "A clone of the record with this key and the revision of its last write, or `None`. \
          Pass that revision to [`compare_and_swap`](Self::compare_and_swap) to write back only \
@@ -623,7 +649,7 @@ fn versioned_methods(cx: &Context) -> TokenStream {
 
             #get_versioned_doc
             #[inline]
-            pub fn get_versioned<Q>(&self, key: &Q) -> ::core::option::Option<#p::Versioned<#record>>
+            pub fn get_versioned<#q>(&self, key: &#q) -> ::core::option::Option<#p::Versioned<#record>>
             where
                 #lookup,
                 #clone,

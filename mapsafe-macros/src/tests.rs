@@ -163,6 +163,15 @@ fn self_in_field_types_means_the_record() {
     );
 }
 
+#[test]
+fn method_type_parameters_avoid_the_users_names() {
+    let out = run("", "struct T { #[key] id: Q, n: u8 }");
+    assert!(errors(&out).is_empty(), "{out}");
+    assert!(out.contains("fn read < MapsafeQ , MapsafeT >"), "{out}");
+    let out = run("", ORDER);
+    assert!(out.contains("fn read < Q , T >"), "{out}");
+}
+
 // ---- examples/orders-expanded.rs ------------------------------------------------------------
 
 const EXPANDED_HEADER: &str = "\

@@ -54,6 +54,7 @@ fn main() {
         sku: sku.clone(),
         count: 3,
     });
+    awkward_names::check();
     assert_eq!(
         stock.update(&sku, |s| {
             *s.count -= 1;
@@ -61,4 +62,24 @@ fn main() {
         }),
         Some(2)
     );
+}
+
+mod awkward_names {
+    // A record and a key named like the generic parameters of the generated methods.
+    #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+    pub struct Q(pub u8);
+
+    #[mapsafe::concurrent_map]
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct T {
+        #[key]
+        pub id: Q,
+        pub n: u8,
+    }
+
+    pub fn check() {
+        let map = TMap::new();
+        let _ = map.insert(T { id: Q(1), n: 2 });
+        assert_eq!(map.read(&Q(1), |t| t.n), Some(2));
+    }
 }
