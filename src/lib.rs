@@ -74,6 +74,40 @@ extern crate self as mapsafe;
 
 /// Turns a struct with named fields into a typed sharded concurrent map.
 ///
+/// Mark exactly one field `#[key]`. Beside the struct (which stays as written, minus `#[key]`)
+/// the attribute generates, with the struct's visibility:
+///
+/// - `{Struct}Map`: the map, one record per key. Every method takes `&self` and none returns a
+///   guard or a reference into the map: `new`, `with_capacity`, `Default`, `len`, `is_empty`,
+///   `shard_count`, `contains_key`, `get`, `read`, `insert`, `load_or_store`, `update`,
+///   `remove`, `retain`, `clear`, `snapshot`, `verify_consistency`, and on versioned maps
+///   `version`, `get_versioned` and `compare_and_swap`. Lookups take any `&Q` the key borrows
+///   as (`&str` for a `String` key). `get`, `load_or_store`, `snapshot` and `get_versioned`
+///   copy records and exist only when the struct is `Clone`.
+/// - `{Struct}Mut<'a>`: what an `update` closure receives, a `&'a mut` to every field except
+///   the key (each with its field's visibility), so an update cannot move a record to another key.
+///
+/// # Arguments
+///
+/// | argument | meaning | default |
+/// |---|---|---|
+/// | `shards = N` | number of shards: an integer literal, a power of two in `1..=1024` | four per hardware thread |
+/// | `versioned` | stamp every write with the map's next revision; adds `version`, `get_versioned`, `compare_and_swap` | off |
+/// | `name = Ident` | name of the generated map | `{Struct}Map` |
+/// | `hasher = Path` | a `BuildHasher + Default + Clone` type | [`DefaultHasher`] |
+/// | `consistency_test = path` | emit `#[cfg(test)] #[test] fn {struct_snake}_map_consistency()`, which runs the [`check`] checker on the map with records from `path: fn(key: u64, nonce: u64) -> Struct` | none |
+///
+/// # Errors
+///
+/// Misuse is a compile error at the offending token, never a panic: unknown or duplicate
+/// arguments, a bad `shards`, a value given to `versioned`, no or several `#[key]` fields,
+/// `#[key]` with arguments or under `#[cfg]`, enums, unions, tuple, unit and generic structs.
+/// Records that cannot live in a concurrent map (a field that is not `Send` or `Sync`, a key
+/// that is not `Hash + Eq + Clone + Debug`) are reported at the field, with a message that says
+/// what to change. Other `#[cfg]` fields are supported.
+///
+/// # Example
+///
 /// ```
 /// #[mapsafe::concurrent_map]
 /// #[derive(Clone, Debug)]
@@ -86,11 +120,9 @@ extern crate self as mapsafe;
 /// let sessions = SessionMap::new();
 /// assert!(sessions.insert(Session { token: 7, user: "ada".into() }).is_none());
 /// assert_eq!(sessions.read(&7, |s| s.user.len()), Some(3));
+/// sessions.update(&7, |s| s.user.push_str(" lovelace"));
+/// assert_eq!(sessions.get(&7).map(|s| s.user), Some("ada lovelace".to_string()));
 /// ```
-///
-/// The arguments, every generated method and what each promises are described in the crate's
-/// design contract; in short: `shards = N` (a power of two in `1..=1024`), `versioned`,
-/// `name = Ident`, `hasher = Path` and `consistency_test = path`.
 pub use mapsafe_macros::concurrent_map;
 
 /// The consistency checker that `consistency_test = ...` runs, for use with your own thread

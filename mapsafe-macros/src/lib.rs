@@ -1,10 +1,10 @@
 //! The `#[concurrent_map]` attribute of [mapsafe](https://docs.rs/mapsafe). Use it through the
 //! `mapsafe` crate, which re-exports it and the runtime the generated code names.
 //!
-//! The expansion runs in three stages, each in its own module: [`args`] parses the attribute's
-//! arguments, [`ast`] models the struct and [`valid`] cross-checks the two, then [`expand`]
-//! generates code. Errors are collected across the stages (see [`ctxt`]) so that one build shows
-//! every mistake, each spanned on the user's tokens.
+//! The expansion runs in stages, each in its own module: `args` parses the attribute's
+//! arguments, `ast` models the struct and `valid` cross-checks the two, then `expand` generates
+//! code. Errors are collected across the stages (`ctxt`) so that one build shows every mistake,
+//! each spanned on the user's tokens.
 
 use proc_macro::TokenStream;
 use proc_macro2::TokenStream as TokenStream2;
