@@ -144,7 +144,9 @@ fn replace_self(tokens: TokenStream, record: &Ident) -> TokenStream {
         .into_iter()
         .map(|tt| match tt {
             TokenTree::Ident(ident) if ident == "Self" => {
-                TokenTree::Ident(Ident::new(&record.to_string(), ident.span()))
+                let mut record = record.clone();
+                record.set_span(ident.span());
+                TokenTree::Ident(record)
             }
             TokenTree::Group(group) => {
                 let mut replaced =
@@ -704,7 +706,8 @@ fn assertions(cx: &Context) -> TokenStream {
     let make = cx.args.consistency_test.as_ref().map(|path| {
         let span = path.span();
         // The record named at the path, so a record the checker cannot handle is reported there.
-        let record_here = Ident::new(&record.to_string(), span);
+        let mut record_here = record.clone();
+        record_here.set_span(span);
         quote_spanned! {span=>
             #p::assert_checkable_record::<#record_here>();
             #p::assert_make_record::<#record, _>(&#path);

@@ -106,6 +106,7 @@ fn malformed_input_never_panics() {
         "struct C { #[cfg(x)] #[key] a: u8 }",
         "struct S { #[key] a: Box<Self>, b: Option<Box<Self>> }",
         "struct E {}",
+        "struct r#type { #[key] r#match: u8, r#fn: Option<Box<Self>> }",
     ];
     let args = [
         "",
@@ -125,6 +126,7 @@ fn malformed_input_never_panics() {
         "a::b = 1",
         "versioned(x)",
         "versioned versioned",
+        "consistency_test = make",
     ];
     for input in inputs {
         for arg in args {
