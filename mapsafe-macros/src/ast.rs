@@ -62,12 +62,20 @@ impl<'a> Input<'a> {
                 return None;
             }
         };
-        if !input.generics.params.is_empty() || input.generics.where_clause.is_some() {
+        let generics = &input.generics;
+        if generics.lifetimes().next().is_some() {
             cx.error(
-                &input.generics,
-                "`#[concurrent_map]` does not support generic structs: a map's record must be a \
-                 concrete `'static` type; write a struct without type, lifetime or const \
-                 parameters",
+                generics,
+                "a `#[concurrent_map]` record must be `'static`, so it cannot borrow: own the \
+                 data instead (e.g. `String` for `&'a str`, `Arc<T>` for `&'a T`)",
+            );
+            return None;
+        }
+        if !generics.params.is_empty() || generics.where_clause.is_some() {
+            cx.error(
+                generics,
+                "`#[concurrent_map]` does not support generic structs: write a struct with \
+                 concrete field types (one map type per record type)",
             );
             return None;
         }
