@@ -76,7 +76,8 @@ impl ::core::fmt::Debug for OrderMut<'_> {
 #[allow(dead_code)]
 pub struct OrderMap
 where
-    for<'c> Order: ::mapsafe::__private::Record<Key = u64, Mut<'c> = OrderMut<'c>>,
+    for<'c> Order:
+        ::core::marker::Sized + ::mapsafe::__private::Record<Key = u64, Mut<'c> = OrderMut<'c>>,
 {
     engine: ::mapsafe::__private::ShardedMap<
         Order,
@@ -87,7 +88,8 @@ where
 
 impl ::core::default::Default for OrderMap
 where
-    for<'c> Order: ::mapsafe::__private::Record<Key = u64, Mut<'c> = OrderMut<'c>>,
+    for<'c> Order:
+        ::core::marker::Sized + ::mapsafe::__private::Record<Key = u64, Mut<'c> = OrderMut<'c>>,
 {
     /// An empty map, as [`new`](Self::new).
     fn default() -> Self {
@@ -97,7 +99,8 @@ where
 
 impl ::core::fmt::Debug for OrderMap
 where
-    for<'c> Order: ::mapsafe::__private::Record<Key = u64, Mut<'c> = OrderMut<'c>>,
+    for<'c> Order:
+        ::core::marker::Sized + ::mapsafe::__private::Record<Key = u64, Mut<'c> = OrderMut<'c>>,
 {
     /// Shows the size and the shard count; takes no lock and prints no record.
     fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
@@ -112,7 +115,8 @@ where
 #[doc(hidden)]
 impl ::mapsafe::__private::AsEngine for OrderMap
 where
-    for<'c> Order: ::mapsafe::__private::Record<Key = u64, Mut<'c> = OrderMut<'c>>,
+    for<'c> Order:
+        ::core::marker::Sized + ::mapsafe::__private::Record<Key = u64, Mut<'c> = OrderMut<'c>>,
 {
     type Record = Order;
     type Mode = ::mapsafe::__private::Revisioned;
@@ -132,7 +136,8 @@ where
 #[allow(dead_code)]
 impl OrderMap
 where
-    for<'c> Order: ::mapsafe::__private::Record<Key = u64, Mut<'c> = OrderMut<'c>>,
+    for<'c> Order:
+        ::core::marker::Sized + ::mapsafe::__private::Record<Key = u64, Mut<'c> = OrderMut<'c>>,
 {
     /// An empty map with 32 shards (`shards = 32`). Allocates no table until the first insert.
     #[must_use]
@@ -322,7 +327,8 @@ where
 #[allow(dead_code)]
 impl OrderMap
 where
-    for<'c> Order: ::mapsafe::__private::Record<Key = u64, Mut<'c> = OrderMut<'c>>,
+    for<'c> Order:
+        ::core::marker::Sized + ::mapsafe::__private::Record<Key = u64, Mut<'c> = OrderMut<'c>>,
 {
     /// The latest revision issued; 0 for a new map. Revisions totally order all writes.
     #[inline]
@@ -392,10 +398,13 @@ where
 }
 
 const _: () = {
+    let _: fn() = ::mapsafe::__private::assert_field_sized::<u64>;
     let _: fn() = ::mapsafe::__private::assert_field_send::<u64>;
     let _: fn() = ::mapsafe::__private::assert_field_sync::<u64>;
+    let _: fn() = ::mapsafe::__private::assert_field_sized::<Status>;
     let _: fn() = ::mapsafe::__private::assert_field_send::<Status>;
     let _: fn() = ::mapsafe::__private::assert_field_sync::<Status>;
+    let _: fn() = ::mapsafe::__private::assert_field_sized::<u64>;
     let _: fn() = ::mapsafe::__private::assert_field_send::<u64>;
     let _: fn() = ::mapsafe::__private::assert_field_sync::<u64>;
     let _: fn() = ::mapsafe::__private::assert_key::<u64>;

@@ -177,6 +177,17 @@ pub mod __private {
     pub trait FieldIsSync: sealed::Sealed {}
     impl<T: ?Sized + Sync> FieldIsSync for T {}
 
+    /// A record's fields must have a size known at compile time: the map stores records inline.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` has no size known at compile time, so it cannot be a field of a \
+                   mapsafe record",
+        label = "this field's type is unsized",
+        note = "a `#[concurrent_map]` record is stored by value: own the data through a sized \
+                type (e.g. `String` for `str`, `Vec<T>` for `[T]`, `Box<dyn Trait + Send + Sync>`)"
+    )]
+    pub trait FieldIsSized: sealed::Sealed {}
+    impl<T> FieldIsSized for T {}
+
     /// The `#[key]` field's type must be usable as a hash-map key that the verifier can name.
     #[diagnostic::on_unimplemented(
         message = "`{Self}` cannot be a mapsafe key: the `#[key]` field must be \
@@ -213,6 +224,8 @@ pub mod __private {
     pub const fn assert_field_send<T: ?Sized + FieldIsSend>() {}
     /// Compiles only if `T` is `Sync`.
     pub const fn assert_field_sync<T: ?Sized + FieldIsSync>() {}
+    /// Compiles only if `T` is `Sized`.
+    pub const fn assert_field_sized<T: ?Sized + FieldIsSized>() {}
     /// Compiles only if `T` can be a key.
     pub const fn assert_key<T: KeyType>() {}
     /// Compiles only if `T` can be a hasher.

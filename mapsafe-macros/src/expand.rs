@@ -84,7 +84,7 @@ impl<'c, 'a> Context<'c, 'a> {
         // The associated types are spelled out: inside the gated items the compiler resolves
         // them from this bound, not from the impl.
         let gate = quote! {
-            for<'c> #record: #p::Record<Key = #key_ty, Mut<'c> = #view<'c>>,
+            for<'c> #record: ::core::marker::Sized + #p::Record<Key = #key_ty, Mut<'c> = #view<'c>>,
             #hasher_gate
         };
         Context {
@@ -690,6 +690,8 @@ fn assertions(cx: &Context) -> TokenStream {
         let cfgs = &field.cfgs;
         let span = field.ty.span();
         quote_spanned! {span=>
+            #(#cfgs)*
+            let _: fn() = #p::assert_field_sized::<#ty>;
             #(#cfgs)*
             let _: fn() = #p::assert_field_send::<#ty>;
             #(#cfgs)*
