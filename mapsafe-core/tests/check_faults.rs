@@ -278,7 +278,7 @@ fn failures<const V: bool>(bug: Bug) -> (u64, Vec<CheckFailure>) {
     let checker = Checker::new(make)
         .updater(bump)
         .name(&format!("Faulty<{V}>({bug:?})"))
-        .config(Config::new().threads(4).ops_per_thread(100));
+        .config(Config::new());
     let base = Config::from_env().seed;
     let found = (0..runs())
         .filter_map(|i| {

@@ -52,6 +52,8 @@ pub(crate) struct Tally {
     pub(crate) snapshots: usize,
     pub(crate) undecided_keys: usize,
     pub(crate) longest_key_history: usize,
+    /// Calls whose ticket interval overlapped another call's (real concurrency, not turns).
+    pub(crate) overlapping: usize,
 }
 
 struct KeyHist<R> {
@@ -288,6 +290,7 @@ impl<'a, R: Record + Clone + PartialEq + Debug> Analysis<'a, R> {
         }
         let mut tally = Tally {
             events: self.events.len(),
+            overlapping: overlapping(self.events),
             keys: self.keys.len(),
             snapshots: self
                 .events
@@ -310,7 +313,20 @@ impl<'a, R: Record + Clone + PartialEq + Debug> Analysis<'a, R> {
             ) {
                 Verdict::Linearizable => {}
                 Verdict::Undecided => tally.undecided_keys += 1,
-                Verdict::NotLinearizable(stuck) => return Err(self.explain(key, &stuck)),
+                Verdict::NotLinearizable(stuck) => {
+                    // Would the key's results fit some order if the revisions did not fix the
+                    // order of writes? Then the revisions are what is wrong.
+                    let mut values = hist.values.clone();
+                    let unordered = search::linearize(
+                        &hist.ops,
+                        &mut values,
+                        false,
+                        self.updater,
+                        SEARCH_BUDGET,
+                    );
+                    let by_revision = self.versioned && matches!(unordered, Verdict::Linearizable);
+                    return Err(self.explain(key, &stuck, by_revision));
+                }
             }
         }
         if self.versioned {
@@ -336,7 +352,7 @@ impl<'a, R: Record + Clone + PartialEq + Debug> Analysis<'a, R> {
     }
 
     /// Turns a failed search into a finding naming the operation that could not be placed.
-    fn explain(&self, key: u64, stuck: &search::Stuck) -> Finding {
+    fn explain(&self, key: u64, stuck: &search::Stuck, by_revision: bool) -> Finding {
         let hist = &self.hists[&key];
         let op = hist.ops[stuck.blocking];
         let e = &self.events[op.event];
@@ -381,15 +397,20 @@ impl<'a, R: Record + Clone + PartialEq + Debug> Analysis<'a, R> {
             hist.ops.len(),
             stuck.order.len()
         );
-        if self.versioned && op.kind.known_rev().is_some() {
-            summary.push_str(
-                ". On a versioned map writes are placed in revision order, so a write whose \
-                 revision and effect happened at different instants (a revision taken outside \
-                 the shard lock) shows up here",
+        let class = if by_revision {
+            summary = format!(
+                "key {key}'s results fit together only in an order of writes that contradicts \
+                 the revisions they were given: a write's revision and its effect happened at \
+                 different instants (a revision taken outside the shard lock?). Placing writes in \
+                 revision order, {} of {} operations fit; then: {what}",
+                stuck.order.len(),
+                hist.ops.len()
             );
-        }
-        let mut finding =
-            Finding::new(FailureClass::NotLinearizable, summary).at(Some(key), op.event);
+            FailureClass::RevisionOrder
+        } else {
+            FailureClass::NotLinearizable
+        };
+        let mut finding = Finding::new(class, summary).at(Some(key), op.event);
         // The write that put the model in the state the offending call contradicts.
         if let Some(&w) = stuck.order.iter().rev().find(|&&w| {
             !matches!(
@@ -755,6 +776,26 @@ impl<'a, R: Record + Clone + PartialEq + Debug> Analysis<'a, R> {
         }
         Ok(())
     }
+}
+
+/// How many calls overlapped another call in real time.
+fn overlapping<R>(events: &[Event<R>]) -> usize {
+    let mut spans: Vec<(u64, u64)> = events.iter().map(|e| (e.call, e.ret)).collect();
+    spans.sort_unstable();
+    let mut overlapped = vec![false; spans.len()];
+    let mut reach: Option<(u64, usize)> = None;
+    for (i, &(call, ret)) in spans.iter().enumerate() {
+        if let Some((end, j)) = reach {
+            if end > call {
+                overlapped[i] = true;
+                overlapped[j] = true;
+            }
+        }
+        if reach.is_none_or(|(end, _)| ret > end) {
+            reach = Some((ret, i));
+        }
+    }
+    overlapped.iter().filter(|o| **o).count()
 }
 
 fn write_rev<R>(outcome: &Outcome<R>) -> u64 {

@@ -393,6 +393,7 @@ fn report(tallies: &[Tally], last_seed: u64) -> CheckReport {
     CheckReport {
         runs: tallies.len(),
         calls: tallies.iter().map(|t| t.events).sum(),
+        overlapping_calls: tallies.iter().map(|t| t.overlapping).sum(),
         snapshots: tallies.iter().map(|t| t.snapshots).sum(),
         keys: tallies.iter().map(|t| t.keys).max().unwrap_or(0),
         longest_key_history: tallies

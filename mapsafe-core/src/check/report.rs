@@ -174,6 +174,9 @@ pub struct CheckReport {
     pub runs: usize,
     /// Calls recorded and checked, over all runs.
     pub calls: usize,
+    /// Calls that overlapped another call in real time, over all runs: the history's
+    /// concurrency (a run whose threads took turns would check little).
+    pub overlapping_calls: usize,
     /// Snapshots checked, over all runs.
     pub snapshots: usize,
     /// The most distinct keys any one run touched.
@@ -190,9 +193,14 @@ impl fmt::Display for CheckReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "linearizable: {} run(s), {} calls, {} snapshots checked (longest key history {} \
-             calls; last seed {:#x})",
-            self.runs, self.calls, self.snapshots, self.longest_key_history, self.last_seed
+            "linearizable: {} run(s), {} calls ({:.0}% overlapping another), {} snapshots \
+             checked (longest key history {} calls; last seed {:#x})",
+            self.runs,
+            self.calls,
+            100.0 * self.overlapping_calls as f64 / self.calls.max(1) as f64,
+            self.snapshots,
+            self.longest_key_history,
+            self.last_seed
         )?;
         if self.undecided_keys > 0 {
             write!(

@@ -2,7 +2,7 @@
 //! every operation over a key space built to collide, every call bracketed by two tickets from
 //! one `SeqCst` counter.
 
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Barrier;
 
 use super::Config;
@@ -85,6 +85,7 @@ impl<R: Record + Clone> Workload<R> {
     {
         let threads = self.config.threads.max(1);
         let barrier = Barrier::new(threads);
+        let arrived = AtomicUsize::new(0);
         let mut rng = SplitMix64::new(self.config.seed);
         let seeds: Vec<u64> = (0..threads).map(|_| rng.next_u64()).collect();
         let mut events = Vec::new();
@@ -94,10 +95,24 @@ impl<R: Record + Clone> Workload<R> {
                 .iter()
                 .enumerate()
                 .map(|(thread, &seed)| {
-                    let barrier = &barrier;
+                    let (barrier, arrived) = (&barrier, &arrived);
                     scope.spawn(move || {
                         let target = engine(host);
+                        // A blocking barrier wakes its sleepers one by one, late enough for the
+                        // first thread to finish alone; a spinning one releases them together.
                         barrier.wait();
+                        arrived.fetch_add(1, Ordering::SeqCst);
+                        let mut spins = 0_u32;
+                        while arrived.load(Ordering::SeqCst) < threads {
+                            // Spin first (a yield could deschedule us just as the last thread
+                            // arrives), then give way if the cores are taken.
+                            spins += 1;
+                            if spins < 50_000 {
+                                core::hint::spin_loop();
+                            } else {
+                                std::thread::yield_now();
+                            }
+                        }
                         self.worker(target, thread, SplitMix64::new(seed))
                     })
                 })
