@@ -94,9 +94,8 @@ impl Args {
                         Err(_) => cx.error(
                             &value,
                             format!(
-                                "`name` must be an identifier, found `{}`: write e.g. \
-                                 `name = OrderStore`",
-                                unquoted(&value)
+                                "`name` must be an identifier, found `{value}`: write e.g. \
+                                 `name = OrderStore`"
                             ),
                         ),
                     }
@@ -124,9 +123,8 @@ impl Args {
                             &value,
                             format!(
                                 "`consistency_test` must name a function \
-                                 `fn(key: u64, nonce: u64) -> Record` by its path, found `{}`: \
-                                 write e.g. `consistency_test = make_record`",
-                                unquoted(&value)
+                                 `fn(key: u64, nonce: u64) -> Record` by its path, found \
+                                 `{value}`: write e.g. `consistency_test = make_record`"
                             ),
                         ),
                     }
@@ -243,14 +241,6 @@ fn skip_value(input: ParseStream) -> TokenStream {
 
 fn at_end(input: ParseStream) -> bool {
     input.is_empty() || input.peek(Token![,])
-}
-
-/// A string literal's contents without its quotes (`name = "X"` reads better as `X`).
-fn unquoted(value: &TokenStream) -> String {
-    match syn::parse2::<syn::LitStr>(value.clone()) {
-        Ok(lit) => format!("\"{}\"", lit.value()),
-        Err(_) => value.to_string(),
-    }
 }
 
 fn path_to_string(path: &Path) -> String {
