@@ -6,4 +6,8 @@ pub struct Order {
     pub status: u8,
 }
 
-fn main() {}
+// The struct is still emitted, so code that uses it resolves.
+fn main() {
+    let order = Order { id: 1, status: 0 };
+    let _ = (order.id, order.status);
+}

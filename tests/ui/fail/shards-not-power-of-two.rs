@@ -8,4 +8,10 @@ pub struct Order {
     pub status: u8,
 }
 
-fn main() {}
+// The struct and the map are still generated (with the default shard count), so code that uses
+// them reports nothing more than the bad argument.
+fn main() {
+    let orders = OrderMap::new();
+    let _ = orders.insert(Order { id: 1, status: 0 });
+    orders.update(&1, |order| *order.status = 1);
+}
