@@ -229,7 +229,18 @@ fn mut_struct(cx: &Context) -> TokenStream {
     let fields = cx.value_fields().map(|field| {
         let (ident, cfgs, field_vis) = (field.ident, &field.cfgs, &field.original.vis);
         let ty = replace_self(field_ty(field), record);
-        let field_doc = doc(format!("The record's `{ident}`."));
+        // The field's own docs say what it means; without any, say where it points.
+        let own_docs: Vec<_> = field
+            .original
+            .attrs
+            .iter()
+            .filter(|attr| attr.path().is_ident("doc"))
+            .collect();
+        let field_doc = if own_docs.is_empty() {
+            doc(format!("The record's `{ident}`."))
+        } else {
+            quote!(#(#own_docs)*)
+        };
         quote! {
             #field_doc
             #(#cfgs)*

@@ -156,6 +156,19 @@ fn misplaced_or_doubled_keys_are_errors() {
 }
 
 #[test]
+fn view_fields_carry_the_fields_own_docs() {
+    let out = run(
+        "",
+        "struct D { #[key] id: u8, /// How many.\n count: u8, plain: u8 }",
+    );
+    assert!(
+        out.contains("# [doc = \" How many.\"] count : & 'a mut u8"),
+        "{out}"
+    );
+    assert!(out.contains("The record's `plain`."), "{out}");
+}
+
+#[test]
 fn self_in_field_types_means_the_record() {
     let out = run("", "struct Node { #[key] id: u8, next: Option<Box<Self>> }");
     assert!(errors(&out).is_empty(), "{out}");
