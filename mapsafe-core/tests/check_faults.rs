@@ -303,6 +303,23 @@ fn assert_caught<const V: bool>(bug: Bug, classes: &[FailureClass]) {
         println!("first report:\n{first}\n");
     }
     for failure in &found {
+        // Every report is actionable: the offending call, its key's history, the seed and a
+        // command that reruns the workload.
+        let text = failure.to_string();
+        assert!(failure.offending().is_some(), "no offending call:\n{text}");
+        assert!(
+            failure.key().is_none() || !failure.history().is_empty(),
+            "no history:\n{text}"
+        );
+        let seed = format!("MAPSAFE_SEED={:#x}", failure.config().seed);
+        assert!(
+            failure.reproduce().contains(&seed),
+            "no reproduce command:\n{text}"
+        );
+        assert!(
+            text.contains(&seed) && text.contains(failure.summary()),
+            "{text}"
+        );
         assert!(
             classes.contains(&failure.class()),
             "{bug:?} reported as {}:\n{failure}",

@@ -551,6 +551,18 @@ impl<'a, R: Record + Clone + PartialEq + Debug> Analysis<'a, R> {
     fn snapshot_cuts(&mut self) -> Result<(), Finding> {
         let events = self.events;
         let updater = self.updater;
+        // Each key's writes with a reported revision, in revision order, computed once.
+        let mut ordered: HashMap<u64, Vec<KeyOp>> = HashMap::new();
+        for (&key, hist) in &self.hists {
+            let mut writes: Vec<KeyOp> = hist
+                .ops
+                .iter()
+                .filter(|o| o.kind.known_rev().is_some())
+                .copied()
+                .collect();
+            writes.sort_unstable_by_key(|o| o.kind.known_rev());
+            ordered.insert(key, writes);
+        }
         for (s, e) in events.iter().enumerate() {
             let Outcome::Snapshot { version, .. } = e.outcome else {
                 continue;
@@ -559,17 +571,15 @@ impl<'a, R: Record + Clone + PartialEq + Debug> Analysis<'a, R> {
                 let Some(hist) = self.hists.get_mut(&key) else {
                     continue;
                 };
-                let shown = hist.ops.iter().find(|o| o.event == s).map(|o| o.kind);
-                let Some(Kind::Read(shown)) = shown else {
+                let Some(Kind::Read(shown)) = op_of(&hist.ops, s).map(|o| o.kind) else {
                     continue;
                 };
-                let mut writes: Vec<(u64, KeyOp)> = hist
-                    .ops
+                let all = &ordered[&key];
+                let upto = all.partition_point(|o| o.kind.known_rev() <= Some(version));
+                let writes: Vec<(u64, KeyOp)> = all[..upto]
                     .iter()
-                    .filter_map(|o| o.kind.known_rev().map(|rev| (rev, *o)))
-                    .filter(|(rev, _)| *rev <= version)
+                    .map(|o| (o.kind.known_rev().unwrap_or(0), *o))
                     .collect();
-                writes.sort_unstable_by_key(|(rev, _)| *rev);
                 let mut expected: State = None;
                 for (_, w) in &writes {
                     expected = match w.kind {
@@ -600,13 +610,7 @@ impl<'a, R: Record + Clone + PartialEq + Debug> Analysis<'a, R> {
                 if removed_unreported {
                     continue;
                 }
-                let next = hist
-                    .ops
-                    .iter()
-                    .filter_map(|o| o.kind.known_rev().map(|rev| (rev, o.event)))
-                    .filter(|(rev, _)| *rev > version)
-                    .min_by_key(|(rev, _)| *rev)
-                    .map(|(_, event)| event);
+                let next = all.get(upto).map(|o| o.event);
                 let (shown_s, expected_s) = (self.show(key, shown), self.show(key, expected));
                 let mut finding = Finding::new(
                     FailureClass::SnapshotNotAtVersion,
@@ -681,7 +685,7 @@ impl<'a, R: Record + Clone + PartialEq + Debug> Analysis<'a, R> {
                 .keys
                 .iter()
                 .filter_map(|&key| {
-                    let op = self.hists.get(&key)?.ops.iter().find(|o| o.event == s)?;
+                    let op = op_of(&self.hists.get(&key)?.ops, s)?;
                     match op.kind {
                         Kind::Read(seen) => Some((key, seen.map(|(v, _)| v))),
                         _ => None,
@@ -776,6 +780,13 @@ impl<'a, R: Record + Clone + PartialEq + Debug> Analysis<'a, R> {
         }
         Ok(())
     }
+}
+
+/// A key's projection of event `event` (a key's ops are in event order; a `retain` may have
+/// projected several, and then this is the first).
+fn op_of(ops: &[KeyOp], event: usize) -> Option<&KeyOp> {
+    let at = ops.partition_point(|o| o.event < event);
+    ops.get(at).filter(|o| o.event == event)
 }
 
 /// How many calls overlapped another call in real time.

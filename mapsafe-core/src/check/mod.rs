@@ -173,14 +173,18 @@ impl Config {
 
 fn env_number(name: &str) -> Option<u64> {
     let text = std::env::var(name).ok()?;
+    match parse_number(&text) {
+        Some(n) => Some(n),
+        None => panic!("mapsafe::check: {name}={text:?} is not a number"),
+    }
+}
+
+/// Decimal or `0x` hex, `_` separators allowed (as the failure report prints seeds).
+fn parse_number(text: &str) -> Option<u64> {
     let text = text.trim().replace('_', "");
-    let parsed = match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
-        Some(hex) => u64::from_str_radix(hex, 16),
-        None => text.parse(),
-    };
-    match parsed {
-        Ok(n) => Some(n),
-        Err(_) => panic!("mapsafe::check: {name}={text:?} is not a number"),
+    match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+        Some(hex) => u64::from_str_radix(hex, 16).ok(),
+        None => text.parse().ok(),
     }
 }
 
@@ -465,8 +469,33 @@ pub fn generated_consistency_test<T>(
 mod tests {
     use std::time::Instant;
 
-    use super::generated_consistency_test;
+    use super::target::Target;
+    use super::workload::Workload;
+    use super::{Config, generated_consistency_test, parse_number};
     use crate::{Plain, Revisioned, ShardedMap};
+
+    #[test]
+    fn seeds_parse_in_decimal_and_in_the_hex_reports_print() {
+        assert_eq!(parse_number("42"), Some(42));
+        assert_eq!(parse_number(" 0x4d41_5053 "), Some(0x4d41_5053));
+        assert_eq!(parse_number("0XfF"), Some(255));
+        assert_eq!(parse_number("forty"), None);
+    }
+
+    #[test]
+    fn hot_keys_share_one_shard_and_warm_keys_do_not_collide_with_them() {
+        let map: ShardedMap<(u64, String)> = ShardedMap::with_shards(64);
+        let workload = Workload::new(&map, Config::new().hot_keys(5), make, None);
+        assert_eq!(workload.hot.len(), 5);
+        let shard = Target::shard_of(&map, &workload.hot[0]);
+        assert!(
+            workload
+                .hot
+                .iter()
+                .all(|k| Target::shard_of(&map, k) == shard)
+        );
+        assert!(workload.warm.iter().all(|k| !workload.hot.contains(k)));
+    }
 
     fn make(key: u64, nonce: u64) -> (u64, String) {
         (key, format!("record {nonce:#x}"))
