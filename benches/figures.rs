@@ -33,6 +33,15 @@ pub struct OneShardEntry {
     pub v: u64,
 }
 
+/// The same, versioned.
+#[concurrent_map(shards = 1, versioned)]
+#[derive(Clone, Debug)]
+pub struct OneShardVersionedEntry {
+    #[key]
+    pub k: u64,
+    pub v: u64,
+}
+
 fn env(name: &str, default: usize) -> usize {
     std::env::var(name)
         .ok()
@@ -61,17 +70,19 @@ fn us(d: Duration) -> String {
 
 /// What one writer saw while the main thread took snapshots.
 struct Stalls {
-    /// The writer's longest operation that overlapped a snapshot.
-    during: Duration,
-    /// The writer's longest operation that overlapped none.
+    /// For each snapshot, the writer's longest operation that overlapped it.
+    during: Vec<Duration>,
+    /// The writer's longest operation that overlapped no snapshot.
     outside: Duration,
     /// Operations the writer completed.
     ops: u64,
 }
 
-/// Takes `repeats` snapshots with `take` while a writer thread overwrites records with `write`
-/// as fast as it can; returns the snapshot times and what the writer saw.
+/// Takes `warmup + repeats` snapshots with `take` while a writer thread overwrites records with
+/// `write` as fast as it can; returns the times of the last `repeats` and what the writer saw
+/// meanwhile.
 fn snapshots_under_a_writer(
+    warmup: usize,
     repeats: usize,
     records: u64,
     take: &(dyn Fn() -> usize + Sync),
@@ -105,28 +116,37 @@ fn snapshots_under_a_writer(
         std::thread::sleep(Duration::from_millis(20));
         let mut windows = Vec::new();
         let mut times = Vec::new();
-        for _ in 0..repeats {
+        for i in 0..warmup + repeats {
             let start = Instant::now();
             let len = black_box(take());
             let took = start.elapsed();
             assert_eq!(len as u64, records, "a snapshot lost records");
             windows.push((start - epoch, start - epoch + took));
-            times.push(took);
+            if i >= warmup {
+                times.push(took);
+            }
             std::thread::sleep(Duration::from_millis(20));
         }
         stop.store(true, Ordering::Relaxed);
         let (slow, ops) = writer.join().expect("writer");
-        let overlaps = |&(start, took): &(Duration, Duration)| {
-            windows
-                .iter()
-                .any(|&(from, to)| start < to && start + took > from)
+        let overlaps = |(start, took): (Duration, Duration), (from, to): (Duration, Duration)| {
+            start < to && start + took > from
         };
-        let max = |it: &mut dyn Iterator<Item = &(Duration, Duration)>| {
-            it.map(|&(_, took)| took).max().unwrap_or_default()
+        let longest = |window: (Duration, Duration)| {
+            slow.iter()
+                .filter(|&&op| overlaps(op, window))
+                .map(|&(_, took)| took)
+                .max()
+                .unwrap_or_default()
         };
         let stalls = Stalls {
-            during: max(&mut slow.iter().filter(|op| overlaps(op))),
-            outside: max(&mut slow.iter().filter(|op| !overlaps(op))),
+            during: windows[warmup..].iter().map(|&w| longest(w)).collect(),
+            outside: slow
+                .iter()
+                .filter(|&&op| !windows.iter().any(|&w| overlaps(op, w)))
+                .map(|&(_, took)| took)
+                .max()
+                .unwrap_or_default(),
             ops,
         };
         (times, stalls)
@@ -141,11 +161,13 @@ fn snapshot_row(
     take: &(dyn Fn() -> usize + Sync),
     write: &(dyn Fn(u64) + Sync),
 ) {
-    let (times, stalls) = snapshots_under_a_writer(repeats, records, take, write);
+    let (times, stalls) = snapshots_under_a_writer(2, repeats, records, take, write);
+    let worst = stalls.during.iter().max().copied().unwrap_or_default();
     println!(
-        "| {name} | {} | {} | {} | {} |",
+        "| {name} | {} | {} | {} | {} | {} |",
         ms(median(times)),
-        us(stalls.during),
+        us(median(stalls.during)),
+        us(worst),
         us(stalls.outside),
         stalls.ops
     );
@@ -161,26 +183,41 @@ fn snapshot_figures(records: u64, repeats: usize) {
     let shards = plain.shard_count();
     let per_shard = records / shards as u64;
     let one = OneShardEntryMap::with_capacity(per_shard as usize);
+    let one_versioned = OneShardVersionedEntryMap::with_capacity(per_shard as usize);
     for k in 0..per_shard {
         let _ = one.insert(OneShardEntry { k, v: k });
+        let _ = one_versioned.insert(OneShardVersionedEntry { k, v: k });
     }
-    let one_shard_copy = median(
-        (0..repeats)
-            .map(|_| time(|| black_box(one.snapshot()).len()).0)
-            .collect(),
-    );
-    let records_vec: Vec<Entry> = (0..per_shard).map(|k| Entry { k, v: k }).collect();
-    let vec_clone = median(
-        (0..repeats)
-            .map(|_| time(|| black_box(records_vec.clone()).len()).0)
-            .collect(),
-    );
 
     println!("## snapshot of {records} records ({shards} shards, {per_shard} records per shard)\n");
     println!(
-        "| map | snapshot (median) | writer's longest op during snapshots | writer's longest op otherwise | writer ops |"
+        "Copies without a writer (\"one shard\" is a snapshot of a one-shard map holding \
+         {per_shard} records; the slowest is usually the first, on memory never touched before):\n"
     );
-    println!("|---|---:|---:|---:|---:|");
+    println!("| copy | median | slowest |");
+    println!("|---|---:|---:|");
+    let copies = |name: &str, take: &dyn Fn() -> usize| {
+        let mut times: Vec<Duration> = (0..repeats).map(|_| time(|| black_box(take())).0).collect();
+        times.sort();
+        println!(
+            "| {name} | {} | {} |",
+            us(median(times.clone())),
+            us(times[times.len() - 1])
+        );
+    };
+    copies("one shard, plain", &|| one.snapshot().len());
+    copies("one shard, versioned", &|| one_versioned.snapshot().len());
+    copies("whole map, plain", &|| plain.snapshot().len());
+    copies("whole map, versioned", &|| versioned.snapshot().len());
+
+    println!(
+        "\nUnder a writer thread that overwrites records as fast as it can (after 2 warm-up \
+         snapshots):\n"
+    );
+    println!(
+        "| map | snapshot, median | writer's longest op per snapshot, median | ... worst snapshot | writer's longest op outside snapshots | writer ops |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|");
     snapshot_row(
         "mapsafe",
         repeats,
@@ -199,11 +236,7 @@ fn snapshot_figures(records: u64, repeats: usize) {
             let _ = versioned.insert(VersionedEntry { k, v: 1 });
         },
     );
-    println!(
-        "\ncopying one shard ({per_shard} records): snapshot of a one-shard map {}, `Vec::clone` {}\n",
-        us(one_shard_copy),
-        us(vec_clone)
-    );
+    println!();
 }
 
 fn verify_figures(records: u64, repeats: usize) {
