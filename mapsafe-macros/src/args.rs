@@ -162,13 +162,14 @@ fn parse_shards(cx: &Ctxt, value: TokenStream) -> Option<Shards> {
         return None;
     }
     let Ok(n) = lit.base10_parse::<u64>() else {
-        cx.error(
-            &lit,
-            format!(
-                "`shards` must be at most {MAX_SHARDS}, found {}",
-                lit.base10_digits()
-            ),
-        );
+        // Either negative (syn reads `-1` as one literal) or too large for any shard count.
+        let digits = lit.base10_digits();
+        let bound = if digits.starts_with('-') {
+            "at least 1".to_string()
+        } else {
+            format!("at most {MAX_SHARDS}")
+        };
+        cx.error(&lit, format!("`shards` must be {bound}, found {digits}"));
         return None;
     };
     let message = if n == 0 {

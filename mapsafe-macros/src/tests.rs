@@ -78,6 +78,35 @@ fn every_bad_argument_is_reported_at_once() {
 }
 
 #[test]
+fn shards_accepts_plain_and_usize_literals_only() {
+    for ok in [
+        "shards = 1",
+        "shards = 32usize",
+        "shards = 1_024",
+        "shards = 0x10",
+    ] {
+        assert!(errors(&run(ok, ORDER)).is_empty(), "{ok}");
+    }
+    let cases = [
+        (
+            "shards = 8u8",
+            "takes a plain integer, found the suffix `u8`",
+        ),
+        ("shards = 1025", "at most 1024, found 1025"),
+        ("shards = 99999999999999999999999", "at most 1024"),
+        ("shards = 3", "power of two, found 3: use 2 or 4"),
+        ("shards = -1", "at least 1, found -1"),
+        ("shards = \"32\"", "integer literal"),
+        ("shards =", "needs a value"),
+    ];
+    for (arg, message) in cases {
+        let errors = errors(&run(arg, ORDER));
+        assert_eq!(errors.len(), 1, "{arg}: {errors:?}");
+        assert!(errors[0].contains(message), "{arg}: {errors:?}");
+    }
+}
+
+#[test]
 fn errors_still_re_emit_the_struct_and_the_map() {
     let out = run("shards = 0", ORDER);
     assert_eq!(errors(&out).len(), 1);
