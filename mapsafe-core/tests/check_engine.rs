@@ -17,7 +17,7 @@ fn seeds() -> usize {
     std::env::var("MAPSAFE_RUNS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(100)
+        .unwrap_or(200)
 }
 
 #[test]

@@ -5,6 +5,14 @@ use core::fmt;
 use super::Config;
 
 /// The kind of violation a [`CheckFailure`] reports.
+///
+/// # Example
+///
+/// ```
+/// use mapsafe_core::check::FailureClass;
+///
+/// assert_eq!(FailureClass::TornSnapshot.to_string(), "torn snapshot");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum FailureClass {
@@ -59,6 +67,23 @@ impl fmt::Display for FailureClass {
 ///
 /// Tickets come from one `SeqCst` counter, taken just before each call and just after it
 /// returns: a call whose tickets are `a..b` happened, in real time, within `a` and `b`.
+///
+/// # Example
+///
+/// ```
+/// use mapsafe_core::check::{CheckFailure, Checker, Config};
+/// use mapsafe_core::ShardedMap;
+///
+/// let checker = Checker::new(|key, nonce| (key, nonce)).config(Config::new().ops_per_thread(50));
+/// let map: ShardedMap<(u64, u64)> = ShardedMap::new();
+/// let outcome: Result<_, CheckFailure> = checker.run(&map);
+/// if let Err(failure) = outcome {
+///     // The whole report: class, offending call, bounds, history, seed, rerun command.
+///     eprintln!("{failure}");
+///     eprintln!("rerun with: {}", failure.reproduce());
+///     panic!("{} violation", failure.class());
+/// }
+/// ```
 #[derive(Debug, Clone)]
 pub struct CheckFailure(Box<Details>);
 
@@ -167,6 +192,19 @@ impl fmt::Display for CheckFailure {
 impl std::error::Error for CheckFailure {}
 
 /// What a passing [`Checker::run`](super::Checker::run) checked.
+///
+/// # Example
+///
+/// ```
+/// use mapsafe_core::check::{Checker, Config};
+/// use mapsafe_core::ShardedMap;
+///
+/// let checker = Checker::new(|key, nonce| (key, nonce)).config(Config::new().ops_per_thread(40));
+/// let report = checker.run_seeds(ShardedMap::<(u64, u64)>::new, 2).unwrap();
+/// assert_eq!(report.runs, 2);
+/// assert!(report.calls >= 2 * 4 * 40);
+/// println!("{report}");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct CheckReport {

@@ -17,7 +17,23 @@ pub(crate) const COLD_BASE: u64 = 1 << 32;
 /// First key number searched for warm keys.
 const WARM_BASE: u64 = 1 << 20;
 
-/// How a record is edited by `update`: a pure function of the old record and the nonce.
+/// How `update` edits a record in the checker's workload: given the record's mutable view (what
+/// `update` closures receive) and the call's nonce. It must be a pure function of the old record
+/// and the nonce, so the checker's model can replay it; mixing the old value in makes a lost
+/// update visible in every later read.
+///
+/// # Example
+///
+/// ```
+/// use mapsafe_core::check::{Checker, Updater};
+///
+/// fn scramble(value: &mut u64, nonce: u64) {
+///     *value = value.rotate_left(13) ^ nonce;
+/// }
+///
+/// let edit: Updater<(u64, u64)> = scramble;
+/// let _checker = Checker::new(|key, nonce| (key, nonce)).updater(edit);
+/// ```
 pub type Updater<R> = for<'a> fn(<R as Record>::Mut<'a>, u64);
 
 /// Everything the workers share.
