@@ -37,6 +37,10 @@
 //! From code ([`Config`]) or from the environment, which wins: `MAPSAFE_SEED` (decimal or `0x`
 //! hex), `MAPSAFE_OPS` (calls per thread), `MAPSAFE_THREADS`.
 //!
+//! A seed fixes every thread's sequence of calls. Which key numbers are hot depends on the map's
+//! hasher (they are the ones that share a shard), so with the default, randomly seeded hasher the
+//! hot keys differ from map to map; the interleaving is always the operating system's.
+//!
 //! # Example
 //!
 //! ```
@@ -480,6 +484,27 @@ mod tests {
         assert_eq!(parse_number(" 0x4d41_5053 "), Some(0x4d41_5053));
         assert_eq!(parse_number("0XfF"), Some(255));
         assert_eq!(parse_number("forty"), None);
+    }
+
+    #[test]
+    fn a_seed_fixes_the_workload() {
+        use std::hash::{BuildHasherDefault, DefaultHasher as SipHasher};
+        type Fixed = BuildHasherDefault<SipHasher>;
+        let history = |seed: u64| {
+            let map: ShardedMap<(u64, String), Plain, Fixed> =
+                ShardedMap::with_shards_capacity_and_hasher(8, 0, Fixed::default());
+            let config = Config::new().threads(1).ops_per_thread(200).seed(seed);
+            let workload = Workload::new(&map, config, make, None);
+            let recorded = workload.run(&map, |m| m);
+            let lines: Vec<String> = recorded
+                .events
+                .iter()
+                .map(|e| e.render(false, None, &|_| None))
+                .collect();
+            lines
+        };
+        assert_eq!(history(5), history(5));
+        assert_ne!(history(5), history(6));
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! one `SeqCst` counter.
 
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::Barrier;
+use std::sync::{Arc, Barrier, mpsc};
+use std::time::Duration;
 
 use super::Config;
 use super::history::{Event, FINAL_THREAD, Op, Outcome, Visit};
@@ -106,12 +107,14 @@ impl<R: Record + Clone> Workload<R> {
         let seeds: Vec<u64> = (0..threads).map(|_| rng.next_u64()).collect();
         let mut events = Vec::new();
         let mut panic = None;
+        let progress: Arc<[AtomicUsize]> = (0..threads).map(|_| AtomicUsize::new(0)).collect();
+        let _watchdog = self.watchdog(Arc::clone(&progress));
         std::thread::scope(|scope| {
             let handles: Vec<_> = seeds
                 .iter()
                 .enumerate()
                 .map(|(thread, &seed)| {
-                    let (barrier, arrived) = (&barrier, &arrived);
+                    let (barrier, arrived, progress) = (&barrier, &arrived, &progress);
                     scope.spawn(move || {
                         let target = engine(host);
                         // A blocking barrier wakes its sleepers one by one, late enough for the
@@ -129,7 +132,7 @@ impl<R: Record + Clone> Workload<R> {
                                 std::thread::yield_now();
                             }
                         }
-                        self.worker(target, thread, SplitMix64::new(seed))
+                        self.worker(target, thread, SplitMix64::new(seed), &progress[thread])
                     })
                 })
                 .collect();
@@ -192,6 +195,7 @@ impl<R: Record + Clone> Workload<R> {
         target: &T,
         thread: usize,
         mut rng: SplitMix64,
+        progress: &AtomicUsize,
     ) -> Vec<Event<R>> {
         let ops = self.config.ops_per_thread;
         let mut events = Vec::with_capacity(ops + ops / 8);
@@ -256,8 +260,35 @@ impl<R: Record + Clone> Workload<R> {
             }
             events.push(event);
             seq += 1;
+            progress.store(seq, Ordering::Relaxed);
         }
         events
+    }
+
+    /// A thread that aborts the process, with a report, if this run is not over within
+    /// `MAPSAFE_DEADLINE_SECS` (default 120): a deadlocked map must fail its test, not hang CI.
+    /// The run is over when the returned sender is dropped.
+    fn watchdog(&self, progress: Arc<[AtomicUsize]>) -> mpsc::Sender<()> {
+        let (over, wait) = mpsc::channel::<()>();
+        let deadline = Duration::from_secs(
+            std::env::var("MAPSAFE_DEADLINE_SECS")
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(120),
+        );
+        let (seed, ops) = (self.config.seed, self.config.ops_per_thread);
+        std::thread::spawn(move || {
+            if let Err(mpsc::RecvTimeoutError::Timeout) = wait.recv_timeout(deadline) {
+                let done: Vec<usize> = progress.iter().map(|p| p.load(Ordering::Relaxed)).collect();
+                eprintln!(
+                    "mapsafe::check: no end after {deadline:?} (seed {seed:#x}): the map is \
+                     deadlocked or stalled. Calls completed per thread (of {ops}): {done:?}; \
+                     the quiescent reads run after every thread is done. Aborting."
+                );
+                std::process::abort();
+            }
+        });
+        over
     }
 
     /// Issues one call between two tickets.
