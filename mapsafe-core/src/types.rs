@@ -94,7 +94,10 @@ pub struct Conflict<V> {
 impl<V> fmt::Display for Conflict<V> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.actual == 0 {
-            write!(f, "compare_and_swap conflict: the key is absent; re-read and retry")
+            write!(
+                f,
+                "compare_and_swap conflict: the key is absent; re-read and retry"
+            )
         } else {
             write!(
                 f,
