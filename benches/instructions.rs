@@ -1,0 +1,169 @@
+//! Instructions per operation, for profiling with callgrind (instruction counts do not depend on
+//! what else the machine runs). Each `(map, operation)` pair is one `#[inline(never)]` function
+//! that runs the operation on `N` keys of a warm table; `scripts/callgrind-ops.sh` runs this
+//! binary under callgrind once per function and divides by `N`.
+//!
+//! Run alone (`cargo bench --bench instructions`) it only times the same loops, roughly.
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use dashmap::DashMap;
+use mapsafe::DefaultHasher;
+
+mod common;
+use common::{Entry, EntryMap, VersionedEntry, VersionedEntryMap};
+
+/// Keys per measured loop.
+const N: u64 = 1 << 14;
+
+type Dash = DashMap<u64, u64>;
+type DashFold = DashMap<u64, u64, DefaultHasher>;
+type Brown = hashbrown::HashMap<u64, u64, DefaultHasher>;
+
+/// The four operations the throughput mixes use, on one map.
+trait Ops {
+    fn get(&self, k: u64) -> bool;
+    fn insert(&mut self, k: u64) -> bool;
+    fn update(&mut self, k: u64) -> bool;
+    fn remove(&mut self, k: u64) -> bool;
+}
+
+macro_rules! generated_map_ops {
+    ($map:ty, $record:ident) => {
+        impl Ops for $map {
+            fn get(&self, k: u64) -> bool {
+                EntryLike::get(self, k)
+            }
+            fn insert(&mut self, k: u64) -> bool {
+                <$map>::insert(self, $record { k, v: 0 }).is_none()
+            }
+            fn update(&mut self, k: u64) -> bool {
+                <$map>::update(self, &k, |e| *e.v += 1).is_some()
+            }
+            fn remove(&mut self, k: u64) -> bool {
+                <$map>::remove(self, &k).is_some()
+            }
+        }
+        impl EntryLike for $map {
+            fn get(&self, k: u64) -> bool {
+                <$map>::get(self, &k).is_some()
+            }
+        }
+    };
+}
+
+/// Disambiguates `get` between the generated maps' inherent method and [`Ops::get`].
+trait EntryLike {
+    fn get(&self, k: u64) -> bool;
+}
+
+generated_map_ops!(EntryMap, Entry);
+generated_map_ops!(VersionedEntryMap, VersionedEntry);
+
+macro_rules! dashmap_ops {
+    ($map:ty) => {
+        impl Ops for $map {
+            fn get(&self, k: u64) -> bool {
+                DashMap::get(self, &k).is_some()
+            }
+            fn insert(&mut self, k: u64) -> bool {
+                DashMap::insert(self, k, 0).is_none()
+            }
+            fn update(&mut self, k: u64) -> bool {
+                self.get_mut(&k).map(|mut v| *v += 1).is_some()
+            }
+            fn remove(&mut self, k: u64) -> bool {
+                DashMap::remove(self, &k).is_some()
+            }
+        }
+    };
+}
+dashmap_ops!(Dash);
+dashmap_ops!(DashFold);
+
+impl Ops for Brown {
+    fn get(&self, k: u64) -> bool {
+        hashbrown::HashMap::get(self, &k).is_some()
+    }
+    fn insert(&mut self, k: u64) -> bool {
+        hashbrown::HashMap::insert(self, k, 0).is_none()
+    }
+    fn update(&mut self, k: u64) -> bool {
+        self.get_mut(&k).map(|v| *v += 1).is_some()
+    }
+    fn remove(&mut self, k: u64) -> bool {
+        hashbrown::HashMap::remove(self, &k).is_some()
+    }
+}
+
+/// Defines one measured function per operation for a map type, named `{prefix}_{op}`.
+macro_rules! measured {
+    ($prefix:ident, $map:ty) => {
+        mod $prefix {
+            use super::*;
+
+            #[inline(never)]
+            pub fn get(m: &mut $map, keys: &[u64]) -> usize {
+                keys.iter().filter(|&&k| Ops::get(m, k)).count()
+            }
+            #[inline(never)]
+            pub fn update(m: &mut $map, keys: &[u64]) -> usize {
+                keys.iter().filter(|&&k| Ops::update(m, k)).count()
+            }
+            /// Inserts absent keys (`k + N`), the table having room for them.
+            #[inline(never)]
+            pub fn insert(m: &mut $map, keys: &[u64]) -> usize {
+                keys.iter().filter(|&&k| Ops::insert(m, k + N)).count()
+            }
+            /// Removes the keys `insert` added.
+            #[inline(never)]
+            pub fn remove(m: &mut $map, keys: &[u64]) -> usize {
+                keys.iter().filter(|&&k| Ops::remove(m, k + N)).count()
+            }
+
+            pub fn run(mut m: $map, keys: &[u64]) {
+                for &k in keys {
+                    Ops::insert(&mut m, k);
+                }
+                for (name, f) in [
+                    ("get", get as fn(&mut $map, &[u64]) -> usize),
+                    ("update", update),
+                    ("insert", insert),
+                    ("remove", remove),
+                ] {
+                    let start = Instant::now();
+                    let done = black_box(f(&mut m, keys));
+                    let ns = start.elapsed().as_nanos() as f64 / keys.len() as f64;
+                    assert_eq!(done, keys.len(), "{}::{name}", stringify!($prefix));
+                    eprintln!("{:>18} {name:>6}: {ns:6.1} ns/op", stringify!($prefix));
+                }
+            }
+        }
+    };
+}
+
+measured!(mapsafe_plain, EntryMap);
+measured!(mapsafe_versioned, VersionedEntryMap);
+measured!(dashmap_std, Dash);
+measured!(dashmap_foldhash, DashFold);
+measured!(hashbrown_unsync, Brown);
+
+fn main() {
+    // Spread-out keys, so that every shard and every probe position is used.
+    let keys: Vec<u64> = (0..N)
+        .map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 16)
+        .collect();
+    let cap = 4 * N as usize;
+    mapsafe_plain::run(EntryMap::with_capacity(cap), &keys);
+    mapsafe_versioned::run(VersionedEntryMap::with_capacity(cap), &keys);
+    dashmap_std::run(Dash::with_capacity(cap), &keys);
+    dashmap_foldhash::run(
+        DashFold::with_capacity_and_hasher(cap, DefaultHasher::default()),
+        &keys,
+    );
+    hashbrown_unsync::run(
+        Brown::with_capacity_and_hasher(cap, DefaultHasher::default()),
+        &keys,
+    );
+}
