@@ -3,9 +3,9 @@
 //!
 //! Why a separate engine instead of fault-injection switches in `ShardedMap`: the real hot path
 //! stays free of test-only branches, and the checker is exercised as a black box through the
-//! same `Target` interface it drives the real engine with. The buggy windows call
-//! `yield_now()`, standing in for an unlucky preemption, so each bug shows up within a short
-//! run.
+//! same `Target` interface it drives the real engine with. Each buggy window sleeps briefly
+//! (`preempted()`), standing in for an unlucky preemption, so that the bug shows up within a
+//! short run even when a loaded machine runs the workers one at a time.
 //!
 //! Figures: `cargo test -p mapsafe-core --test check_faults -- --nocapture` prints the detection
 //! rate of each bug; `MAPSAFE_RUNS=200` runs more seeds per bug.
@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, RwLock};
-use std::thread::yield_now;
+use std::time::Duration;
 
 use mapsafe_core::check::{CheckFailure, Checker, Config, EditFn, FailureClass, Target};
 use mapsafe_core::{Conflict, LoadOrStore};
@@ -38,6 +38,12 @@ enum Bug {
 }
 
 const SHARDS: usize = 4;
+
+/// Where a buggy engine leaves its race open: another thread gets to run here even when the
+/// machine has no spare core.
+fn preempted() {
+    std::thread::sleep(Duration::from_micros(50));
+}
 
 /// A small sharded engine: key -> (value, revision).
 struct Faulty<const VERSIONED: bool> {
@@ -79,7 +85,7 @@ impl<const V: bool> Faulty<V> {
     fn early_rev(&self) -> Option<u64> {
         (self.bug == Bug::RevisionOutsideLock).then(|| {
             let rev = self.next_rev();
-            yield_now();
+            preempted();
             rev
         })
     }
@@ -138,7 +144,7 @@ impl<const V: bool> Target for Faulty<V> {
                 };
                 return (out, rev);
             }
-            yield_now();
+            preempted();
             let rev = self.next_rev();
             self.shard(key).write().unwrap().insert(key, (value, rev));
             return (LoadOrStore::Stored, rev);
@@ -161,7 +167,7 @@ impl<const V: bool> Target for Faulty<V> {
         if self.bug == Bug::LostUpdate {
             let (mut value, _) = *self.shard(*key).read().unwrap().get(key)?;
             edit(&mut value);
-            yield_now();
+            preempted();
             let rev = self.next_rev();
             self.shard(*key).write().unwrap().insert(*key, (value, rev));
             return Some(rev);
@@ -233,7 +239,7 @@ impl<const V: bool> Target for Faulty<V> {
             let version = self.revision.load(Ordering::SeqCst);
             for shard in &self.shards {
                 copy(&shard.read().unwrap(), &mut out);
-                yield_now();
+                preempted();
             }
             return (out, version);
         }
