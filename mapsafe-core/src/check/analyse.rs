@@ -402,7 +402,8 @@ impl<'a, R: Record + Clone + PartialEq + Debug> Analysis<'a, R> {
                 "key {key}'s results fit together only in an order of writes that contradicts \
                  the revisions they were given: a write's revision and its effect happened at \
                  different instants (a revision taken outside the shard lock?). Placing writes in \
-                 revision order, {} of {} operations fit; then: {what}",
+                 revision order, {} of {} operations fit, leaving the key {held}; the call \
+                 below is where that order breaks",
                 stuck.order.len(),
                 hist.ops.len()
             );
