@@ -188,11 +188,7 @@ impl<const V: bool> Target for Faulty<V> {
         Some(((*key, v), early.unwrap_or_else(|| self.next_rev())))
     }
 
-    fn compare_and_swap(
-        &self,
-        expected: u64,
-        (key, value): Rec,
-    ) -> Option<Result<u64, Conflict<Rec>>> {
+    fn try_swap(&self, expected: u64, (key, value): Rec) -> Option<Result<u64, Conflict<Rec>>> {
         if !V {
             return None;
         }
@@ -251,7 +247,7 @@ impl<const V: bool> Target for Faulty<V> {
         (out, version)
     }
 
-    fn version(&self) -> u64 {
+    fn latest_revision(&self) -> u64 {
         self.revision.load(Ordering::SeqCst)
     }
 

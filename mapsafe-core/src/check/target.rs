@@ -44,8 +44,9 @@ pub trait Target {
     fn update(&self, key: &KeyOf<Self>, edit: &mut EditFn<'_, Self::Record>) -> Option<u64>;
     /// `remove`, with the removal's revision.
     fn remove(&self, key: &KeyOf<Self>) -> Option<(Self::Record, u64)>;
-    /// `compare_and_swap`; `None` on a map without revisions.
-    fn compare_and_swap(
+    /// `compare_and_swap`; `None` on a map without revisions. (Named apart from the map's own
+    /// methods so that rustc never suggests this hidden trait to a user of a plain map.)
+    fn try_swap(
         &self,
         expected: u64,
         record: Self::Record,
@@ -57,7 +58,7 @@ pub trait Target {
     /// `snapshot`: every record with its revision, and the snapshot's version.
     fn snapshot(&self) -> (Vec<(Self::Record, u64)>, u64);
     /// `version()` (0 on a map without revisions).
-    fn version(&self) -> u64;
+    fn latest_revision(&self) -> u64;
     /// `len()`.
     fn len(&self) -> usize;
     /// `verify_consistency`, its error rendered.
@@ -142,7 +143,7 @@ where
         ShardedMap::get(self, key).map(|record| (record, 0))
     }
 
-    fn compare_and_swap(&self, _: u64, _: R) -> Option<Result<u64, Conflict<R>>> {
+    fn try_swap(&self, _: u64, _: R) -> Option<Result<u64, Conflict<R>>> {
         None
     }
 
@@ -151,7 +152,7 @@ where
         (snapshot.into_iter().map(|record| (record, 0)).collect(), 0)
     }
 
-    fn version(&self) -> u64 {
+    fn latest_revision(&self) -> u64 {
         0
     }
 }
@@ -170,7 +171,7 @@ where
         self.get_versioned(key).map(|v| (v.value, v.version))
     }
 
-    fn compare_and_swap(&self, expected: u64, record: R) -> Option<Result<u64, Conflict<R>>> {
+    fn try_swap(&self, expected: u64, record: R) -> Option<Result<u64, Conflict<R>>> {
         Some(ShardedMap::compare_and_swap(self, expected, record))
     }
 
@@ -183,7 +184,7 @@ where
         (records, snapshot.version())
     }
 
-    fn version(&self) -> u64 {
+    fn latest_revision(&self) -> u64 {
         ShardedMap::version(self)
     }
 }

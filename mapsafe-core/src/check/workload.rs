@@ -328,7 +328,7 @@ impl<R: Record + Clone> Workload<R> {
             Op::Remove { key } => Outcome::Remove(target.remove(&key_of(*key))),
             Op::Cas {
                 expected, record, ..
-            } => match target.compare_and_swap(*expected, record.clone()) {
+            } => match target.try_swap(*expected, record.clone()) {
                 Some(Ok(revision)) => Outcome::Cas(Ok(revision)),
                 Some(Err(conflict)) => Outcome::Cas(Err(conflict.actual)),
                 None => unreachable!("compare_and_swap is only issued on versioned maps"),
@@ -356,7 +356,7 @@ impl<R: Record + Clone> Workload<R> {
                 let (records, version) = target.snapshot();
                 Outcome::Snapshot { records, version }
             }
-            Op::Version => Outcome::Version(target.version()),
+            Op::Version => Outcome::Version(target.latest_revision()),
             Op::Len => Outcome::Len(target.len()),
         };
         let ret = self.ticket();
