@@ -244,3 +244,8 @@ pub mod __private {
     /// Compiles only if `f` can be a `consistency_test` function for records `R`.
     pub const fn assert_make_record<R, F: MakeRecord<R>>(_: &F) {}
 }
+
+/// The README's Rust examples, compiled and run as doctests so they cannot go stale.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
