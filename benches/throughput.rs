@@ -26,7 +26,8 @@
 //! | `MAPSAFE_BENCH_OPS` | operations per run, as a multiple of the capacity | 0.75 |
 //! | `MAPSAFE_BENCH_THREADS` | comma-separated thread counts | 1, 2, and every count up to the cores |
 //! | `MAPSAFE_BENCH_WORKLOADS` | comma-separated subset of `ReadHeavy,Exchange,RapidGrow` | all |
-//! | `MAPSAFE_BENCH_MAPS` | comma-separated subset of the map names below | all |
+//! | `MAPSAFE_BENCH_MAPS` | comma-separated list of the map names in `MAPS` below | all but `dashmap-foldhash-wide` |
+//! | `MAPSAFE_BENCH_BASELINE` | the map the ratio column divides by | `dashmap` |
 //! | `MAPSAFE_BENCH_CSV` | write every run (one line each) to this file | none |
 
 use std::collections::HashMap as StdHashMap;
@@ -140,6 +141,42 @@ mod dashmap_adapter {
 
         fn update(&mut self, key: &u64) -> bool {
             self.0.get_mut(key).map(|mut v| *v += 1).is_some()
+        }
+    }
+}
+
+/// dashmap with mapsafe's hasher and a 16-byte value (a copy of the key beside the value), so
+/// that its entries are 24 bytes like mapsafe's, which keeps each record's key apart for
+/// `verify_consistency`: isolates what that copy costs. Not in the default set.
+mod dashmap_wide_adapter {
+    use super::*;
+    use dashmap::DashMap;
+
+    pub type Table = Shared<DashMap<u64, [u64; 2], mapsafe::DefaultHasher>>;
+
+    impl Build for DashMap<u64, [u64; 2], mapsafe::DefaultHasher> {
+        fn build(capacity: usize) -> Self {
+            DashMap::with_capacity_and_hasher(capacity, Default::default())
+        }
+    }
+
+    impl CollectionHandle for Table {
+        type Key = u64;
+
+        fn get(&mut self, key: &u64) -> bool {
+            self.0.get(key).is_some()
+        }
+
+        fn insert(&mut self, key: &u64) -> bool {
+            self.0.insert(*key, [*key, 0]).is_none()
+        }
+
+        fn remove(&mut self, key: &u64) -> bool {
+            self.0.remove(key).is_some()
+        }
+
+        fn update(&mut self, key: &u64) -> bool {
+            self.0.get_mut(key).map(|mut v| v[1] += 1).is_some()
         }
     }
 }
@@ -350,10 +387,12 @@ mod rwlock_adapter {
 // ----- the maps and the workloads ----------------------------------------------------------------
 
 /// One map under test: its name, whether it runs at several threads (the single-thread
-/// references do not), and its runner.
+/// references do not), whether it runs when `MAPSAFE_BENCH_MAPS` does not name it, and its
+/// runner.
 struct MapUnderTest {
     name: &'static str,
     concurrent: bool,
+    by_default: bool,
     run: fn(&Workload) -> f64,
 }
 
@@ -371,46 +410,61 @@ const MAPS: &[MapUnderTest] = &[
     MapUnderTest {
         name: "mapsafe",
         concurrent: true,
+        by_default: true,
         run: throughput::<mapsafe_adapter::MapsafePlain>,
     },
     MapUnderTest {
         name: "mapsafe-versioned",
         concurrent: true,
+        by_default: true,
         run: throughput::<mapsafe_adapter::MapsafeVersioned>,
     },
     MapUnderTest {
         name: BASELINE,
         concurrent: true,
+        by_default: true,
         run: throughput::<dashmap_adapter::Default>,
     },
     MapUnderTest {
         name: "dashmap-foldhash",
         concurrent: true,
+        by_default: true,
         run: throughput::<dashmap_adapter::Foldhash>,
+    },
+    MapUnderTest {
+        name: "dashmap-foldhash-wide",
+        concurrent: true,
+        by_default: false,
+        run: throughput::<dashmap_wide_adapter::Table>,
     },
     MapUnderTest {
         name: "scc",
         concurrent: true,
+        by_default: true,
         run: throughput::<scc_adapter::Table>,
     },
     MapUnderTest {
         name: "papaya",
         concurrent: true,
+        by_default: true,
         run: throughput::<papaya_adapter::Table>,
     },
     MapUnderTest {
         name: "rwlock-std",
         concurrent: true,
+        by_default: true,
         run: throughput::<rwlock_adapter::Std>,
     },
     MapUnderTest {
         name: "rwlock-hashbrown",
         concurrent: false,
+        by_default: true,
         run: throughput::<rwlock_adapter::Foldhash>,
     },
     MapUnderTest {
         name: UNSYNC,
         concurrent: false,
+        by_default: true,
         run: throughput::<rwlock_adapter::Unsync>,
     },
 ];
@@ -448,9 +502,9 @@ fn parse<T: std::str::FromStr>(name: &str, default: T) -> T {
     }
 }
 
-fn pick(name: &str, all: &[&str]) -> Vec<usize> {
+fn pick(name: &str, all: &[&str], default: Vec<usize>) -> Vec<usize> {
     match env(name) {
-        None => (0..all.len()).collect(),
+        None => default,
         Some(list) => list
             .split(',')
             .map(|want| {
@@ -488,8 +542,16 @@ impl Config {
             cap_log2: parse("MAPSAFE_BENCH_CAP_LOG2", 22),
             ops: parse("MAPSAFE_BENCH_OPS", 0.75),
             threads,
-            workloads: pick("MAPSAFE_BENCH_WORKLOADS", &workload_names),
-            maps: pick("MAPSAFE_BENCH_MAPS", &map_names),
+            workloads: pick(
+                "MAPSAFE_BENCH_WORKLOADS",
+                &workload_names,
+                (0..WORKLOADS.len()).collect(),
+            ),
+            maps: pick(
+                "MAPSAFE_BENCH_MAPS",
+                &map_names,
+                (0..MAPS.len()).filter(|&m| MAPS[m].by_default).collect(),
+            ),
             csv: env("MAPSAFE_BENCH_CSV"),
         }
     }
@@ -576,10 +638,11 @@ fn main() {
         eprintln!("wrote {path}");
     }
 
-    let baseline = MAPS.iter().position(|m| m.name == BASELINE);
+    let baseline_name = env("MAPSAFE_BENCH_BASELINE").unwrap_or_else(|| BASELINE.to_string());
+    let baseline = MAPS.iter().position(|m| m.name == baseline_name);
     let unsync = MAPS.iter().position(|m| m.name == UNSYNC);
     println!(
-        "\n| workload | threads | map | median Mops/s | median ratio vs {BASELINE} | median ratio vs {UNSYNC} |"
+        "\n| workload | threads | map | median Mops/s | median ratio vs {baseline_name} | median ratio vs {UNSYNC} |"
     );
     println!("|---|---:|---|---:|---:|---:|");
     for (cell, &(w, threads)) in cells.iter().enumerate() {

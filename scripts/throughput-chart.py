@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Draws the throughput bench's CSV as an SVG bar chart, by hand (no plotting library).
 
-    python3 scripts/throughput-chart.py benches/results/throughput.csv benches/results/throughput.svg
+    python3 scripts/throughput-chart.py benches/results/throughput.csv benches/results/throughput.svg \
+        "tables of 2^22 slots"
 
 One panel per workload; in each, one group of bars per thread count, one bar per map: the median
 throughput over the rounds, with a thin line from the slowest to the fastest round.
@@ -35,7 +36,7 @@ def load(path):
     return runs
 
 
-def main(src, dst):
+def main(src, dst, subtitle=""):
     runs = load(src)
     workloads = list(dict.fromkeys(w for w, _, _ in runs))
     threads = sorted({t for _, t, _ in runs})
@@ -48,7 +49,9 @@ def main(src, dst):
         f'font-family="sans-serif" font-size="12">',
         f'<rect width="{width}" height="{height}" fill="white"/>',
         f'<text x="{width / 2}" y="20" text-anchor="middle" font-size="15">'
-        "Throughput, million operations per second (median of rounds; higher is better)</text>",
+        "Throughput, million operations per second (median of rounds; higher is better)"
+        + (f", {escape(subtitle)}" if subtitle else "")
+        + "</text>",
     ]
     for p, workload in enumerate(workloads):
         x0 = MARGIN_L + p * (PANEL_W + GAP)
@@ -113,6 +116,6 @@ def main(src, dst):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3:
+    if len(sys.argv) not in (3, 4):
         sys.exit(__doc__)
-    main(sys.argv[1], sys.argv[2])
+    main(*sys.argv[1:])
