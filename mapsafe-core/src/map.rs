@@ -123,8 +123,8 @@ impl<R: Record, M: Mode> Drop for ShardWrite<'_, R, M> {
 /// ```
 pub struct ShardedMap<R: Record, M: Mode = Plain, S = DefaultHasher> {
     shards: Box<[ShardSlot<R, M>]>,
-    /// `64 - log2(shards)`: the shard is taken from the hash bits just below the top 7, which
-    /// hashbrown keeps for its control bytes.
+    /// `57 - log2(shards)`: the shard is taken from the `log2(shards)` hash bits just below the
+    /// top 7, which hashbrown keeps for its control bytes.
     shift: u32,
     hasher: S,
     /// Snapshots run one at a time (each marks every shard).
@@ -208,7 +208,7 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
             })
             .collect();
         ShardedMap {
-            shift: 64 - shards.len().trailing_zeros(),
+            shift: 57 - shards.len().trailing_zeros(),
             shards,
             hasher,
             snapshot_gate: Mutex::new(()),
@@ -256,11 +256,12 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
         self.hasher.hash_one(key)
     }
 
-    /// Shard index from the bits just below hashbrown's top-7 control bits. Two shifts so that
-    /// one shard (`shift == 64`) needs no branch.
+    /// Shard index from the bits just below hashbrown's top-7 control bits. A shift and a mask
+    /// (rather than shifting the top bits down) so that one shard needs no branch and the index
+    /// is visibly below `shards.len()`, which lets the compiler drop the bounds check.
     #[inline(always)]
     pub(crate) fn shard_index(&self, hash: u64) -> usize {
-        (((hash << 7) >> 1) >> (self.shift - 1)) as usize
+        (hash >> self.shift) as usize & (self.shards.len() - 1)
     }
 
     #[inline(always)]
@@ -762,6 +763,35 @@ mod tests {
         // dashmap 6 with std's hasher is 40 bytes plus one 128-byte slot per shard, as we are.
         assert!(size_of::<ShardedMap<(u64, u64)>>() <= 40);
         assert!(size_of::<ShardedMap<(u64, u64), Revisioned>>() <= 40);
+    }
+
+    #[test]
+    fn shard_index_takes_the_bits_below_the_top_seven() {
+        for shards in [1, 2, 8, 64, 1024] {
+            let map: ShardedMap<(u64, u64)> = ShardedMap::with_shards(shards);
+            let bits = shards.trailing_zeros();
+            for hash in [
+                0,
+                u64::MAX,
+                0x0123_4567_89ab_cdef,
+                1 << 56,
+                1 << 57,
+                0xfe00_0000_0000_0000,
+            ] {
+                // The historical definition: the top `bits` bits of `hash << 7`.
+                let expected = if bits == 0 {
+                    0
+                } else {
+                    ((hash << 7) >> (64 - bits)) as usize
+                };
+                assert_eq!(
+                    map.shard_index(hash),
+                    expected,
+                    "{shards} shards, hash {hash:#x}"
+                );
+                assert!(map.shard_index(hash) < shards);
+            }
+        }
     }
 
     #[test]
