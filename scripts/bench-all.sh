@@ -17,7 +17,9 @@ mkdir -p "$out"
     echo "commit: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . ':!benches/results' || echo ' (with uncommitted changes)')"
     echo "rustc: $(rustc --version)"
     echo "nproc: $(nproc)"
-    lscpu | grep -E '^(Architecture|Model name|CPU\(s\)|Thread|Core|Socket|L1d|L2|L3|Hypervisor)'
+    echo "kernel: $(uname -sr)"
+    echo "memory: $(free -g | awk '/^Mem:/ {print $2 " GiB"}')"
+    lscpu | grep -E '^(Architecture|Model name|CPU family|Model:|CPU\(s\)|Thread|Core|Socket|L1d|L2|L3|Hypervisor)'
 } >"$out/machine.txt"
 cat "$out/machine.txt"
 
