@@ -182,17 +182,33 @@ fn snapshot_figures(records: u64, repeats: usize) {
     }
     let shards = plain.shard_count();
     let per_shard = records / shards as u64;
-    let one = OneShardEntryMap::with_capacity(per_shard as usize);
-    let one_versioned = OneShardVersionedEntryMap::with_capacity(per_shard as usize);
+    // One one-shard map per shard of the big map, copied in turn: each copy then reads memory the
+    // last copies did not leave in the cache, as a writer's copy of one of the big map's shards
+    // does (copying the same small map again and again would time a copy from the L3 cache).
+    let one: Vec<OneShardEntryMap> = (0..shards)
+        .map(|_| OneShardEntryMap::with_capacity(per_shard as usize))
+        .collect();
+    let one_versioned: Vec<OneShardVersionedEntryMap> = (0..shards)
+        .map(|_| OneShardVersionedEntryMap::with_capacity(per_shard as usize))
+        .collect();
     for k in 0..per_shard {
-        let _ = one.insert(OneShardEntry { k, v: k });
-        let _ = one_versioned.insert(OneShardVersionedEntry { k, v: k });
+        for (a, b) in one.iter().zip(&one_versioned) {
+            let _ = a.insert(OneShardEntry { k, v: k });
+            let _ = b.insert(OneShardVersionedEntry { k, v: k });
+        }
     }
+    let turn = std::cell::Cell::new(0);
+    let next = || {
+        turn.set(turn.get() + 1);
+        turn.get() % shards
+    };
 
     println!("## snapshot of {records} records ({shards} shards, {per_shard} records per shard)\n");
     println!(
         "Copies without a writer (\"one shard\" is a snapshot of a one-shard map holding \
-         {per_shard} records; the slowest is usually the first, on memory never touched before):\n"
+         {per_shard} records, taken in turn from {shards} such maps so that, like a shard of the \
+         big map, its records are not in the cache; the slowest is usually the first, on memory \
+         never touched before):\n"
     );
     println!("| copy | median | slowest |");
     println!("|---|---:|---:|");
@@ -205,10 +221,38 @@ fn snapshot_figures(records: u64, repeats: usize) {
             us(times[times.len() - 1])
         );
     };
-    copies("one shard, plain", &|| one.snapshot().len());
-    copies("one shard, versioned", &|| one_versioned.snapshot().len());
+    copies("one shard, plain", &|| one[next()].snapshot().len());
+    copies("one shard, versioned", &|| {
+        one_versioned[next()].snapshot().len()
+    });
     copies("whole map, plain", &|| plain.snapshot().len());
     copies("whole map, versioned", &|| versioned.snapshot().len());
+    // A writer's copy-before-write runs while the snapshot thread copies another shard on the
+    // other core: the same, with a second thread copying another set of one-shard maps meanwhile.
+    let others: Vec<OneShardEntryMap> = (0..shards)
+        .map(|_| OneShardEntryMap::with_capacity(per_shard as usize))
+        .collect();
+    for k in 0..per_shard {
+        for map in &others {
+            let _ = map.insert(OneShardEntry { k, v: k });
+        }
+    }
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            for map in others.iter().cycle() {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                black_box(map.snapshot().len());
+            }
+        });
+        copies(
+            "one shard, plain, while another thread copies other shards",
+            &|| one[next()].snapshot().len(),
+        );
+        stop.store(true, Ordering::Relaxed);
+    });
 
     println!(
         "\nUnder a writer thread that overwrites records as fast as it can (after 2 warm-up \
