@@ -38,6 +38,10 @@ env "${small[@]}" MAPSAFE_BENCH_MAPS=mapsafe,dashmap-foldhash,dashmap-foldhash-w
     MAPSAFE_BENCH_BASELINE=dashmap-foldhash-wide cargo bench -q --bench throughput \
     2>/dev/null | tee "$out/throughput-entry-size.md"
 cargo bench -q --bench figures | tee "$out/figures.md"
+# The same with glibc's allocator told to keep freed memory (no trimming, no per-allocation mmap, one
+# arena), which shows how much of a writer's stall is its copy landing on freshly mapped memory.
+MALLOC_ARENA_MAX=1 MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=4294967296 \
+    cargo bench -q --bench figures | tee "$out/figures-warm-allocator.md"
 cargo bench -q --bench memory | tee "$out/memory.md"
 scripts/macro-compile-cost.sh | tee "$out/compile-cost.md"
 if command -v valgrind >/dev/null; then
