@@ -29,7 +29,7 @@ MAPSAFE_BENCH_CSV="$out/throughput.csv" cargo bench -q --bench throughput \
 # The same on tables that fit in the last-level cache (2^18 slots, 4x as many operations so that a
 # run lasts long enough to time), where per-operation costs weigh more.
 small=(MAPSAFE_BENCH_CAP_LOG2="${MAPSAFE_SMALL_CAP_LOG2:-18}" MAPSAFE_BENCH_OPS="${MAPSAFE_SMALL_OPS:-4}"
-    MAPSAFE_BENCH_ROUNDS="${MAPSAFE_SMALL_ROUNDS:-5}")
+    MAPSAFE_BENCH_ROUNDS="${MAPSAFE_SMALL_ROUNDS:-7}")
 env "${small[@]}" MAPSAFE_BENCH_CSV="$out/throughput-small.csv" cargo bench -q --bench throughput \
     2>"$out/throughput-small.log" | tee "$out/throughput-small.md"
 # What mapsafe's 24-byte entries (the key is kept apart from the record for verify_consistency)
