@@ -165,7 +165,23 @@ fn row<T: Measured>() {
     );
 }
 
+/// The counter must see exactly what is allocated and freed, or every figure below is wrong.
+fn check_the_counter() {
+    let before = live();
+    let mut v: Vec<u8> = Vec::with_capacity(1000);
+    assert_eq!(live() - before, 1000, "alloc not counted");
+    v.reserve_exact(3000);
+    assert_eq!(live() - before, 3000, "realloc not counted");
+    drop(v);
+    assert_eq!(live(), before, "dealloc not counted");
+    let zeroed = vec![0_u64; 100];
+    assert_eq!(live() - before, 800, "alloc_zeroed not counted");
+    drop(zeroed);
+    assert_eq!(live(), before);
+}
+
 fn main() {
+    check_the_counter();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(
         "## memory, `u64 -> u64` records ({cores} hardware threads: default shard counts follow them)\n"
