@@ -269,6 +269,27 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
         &self.shards
     }
 
+    /// Runs `f` on `record`'s slot in its shard's table (occupied or vacant), under the shard's
+    /// write lock: the one path by which a whole record is written.
+    #[inline(always)]
+    fn with_table_entry<T>(
+        &self,
+        op: &'static str,
+        record: R,
+        f: impl FnOnce(TableEntry<'_, Entry<R, M>>, R) -> T,
+    ) -> T {
+        reentry::check(self.id(), op);
+        let hash = self.hash(record.key());
+        let mut shard = self.write_shard(self.shard_index(hash));
+        let hasher = &self.hasher;
+        let slot = shard.table.entry(
+            hash,
+            |e| e.key == *record.key(),
+            |e| hasher.hash_one(&e.key),
+        );
+        f(slot, record)
+    }
+
     /// Write-locks shard `idx`, first serving any snapshot still waiting to copy it.
     #[inline(always)]
     pub(crate) fn write_shard(&self, idx: usize) -> ShardWrite<'_, R, M> {
@@ -386,15 +407,7 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
     /// `insert`, also returning the stamp given to the write.
     #[inline]
     pub(crate) fn insert_stamped(&self, record: R) -> (Option<R>, M::Stamp) {
-        reentry::check(self.id(), "insert");
-        let hash = self.hash(record.key());
-        let mut shard = self.write_shard(self.shard_index(hash));
-        let hasher = &self.hasher;
-        match shard.table.entry(
-            hash,
-            |e| e.key == *record.key(),
-            |e| hasher.hash_one(&e.key),
-        ) {
+        self.with_table_entry("insert", record, |slot, record| match slot {
             TableEntry::Occupied(mut occupied) => {
                 let stamp = self.next_stamp();
                 let entry = occupied.get_mut();
@@ -407,7 +420,7 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
                 vacant.insert(Entry { key, stamp, record });
                 (None, stamp)
             }
-        }
+        })
     }
 
     /// Atomic get-or-insert: stores `record` if its key is absent, otherwise leaves the map
@@ -427,15 +440,7 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
     where
         R: Clone,
     {
-        reentry::check(self.id(), "load_or_store");
-        let hash = self.hash(record.key());
-        let mut shard = self.write_shard(self.shard_index(hash));
-        let hasher = &self.hasher;
-        match shard.table.entry(
-            hash,
-            |e| e.key == *record.key(),
-            |e| hasher.hash_one(&e.key),
-        ) {
+        self.with_table_entry("load_or_store", record, |slot, record| match slot {
             TableEntry::Occupied(occupied) => {
                 let entry = occupied.get();
                 let current = entry.record.clone();
@@ -453,7 +458,7 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
                 vacant.insert(Entry { key, stamp, record });
                 (LoadOrStore::Stored, stamp)
             }
-        }
+        })
     }
 
     /// Atomically updates the record with this key in place: `f` gets mutable access to every
@@ -648,15 +653,7 @@ impl<R: Record, S: BuildHasher> ShardedMap<R, Revisioned, S> {
     /// `compare_and_swap`, and retry on `Conflict`.
     #[inline]
     pub fn compare_and_swap(&self, expected: u64, record: R) -> Result<u64, Conflict<R>> {
-        reentry::check(self.id(), "compare_and_swap");
-        let hash = self.hash(record.key());
-        let mut shard = self.write_shard(self.shard_index(hash));
-        let hasher = &self.hasher;
-        match shard.table.entry(
-            hash,
-            |e| e.key == *record.key(),
-            |e| hasher.hash_one(&e.key),
-        ) {
+        self.with_table_entry("compare_and_swap", record, |slot, record| match slot {
             TableEntry::Occupied(mut occupied) => {
                 let entry = occupied.get_mut();
                 if entry.stamp != expected {
@@ -686,7 +683,7 @@ impl<R: Record, S: BuildHasher> ShardedMap<R, Revisioned, S> {
                 });
                 Ok(revision)
             }
-        }
+        })
     }
 }
 
