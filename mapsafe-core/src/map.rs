@@ -106,9 +106,11 @@ impl<R: Record, M: Mode> Drop for ShardWrite<'_, R, M> {
 ///
 /// # Re-entrancy
 ///
-/// Calling any method of a map from inside a `read`, `update` or `retain` closure running on the
-/// same map panics at once (it would otherwise deadlock on the shard lock the closure holds).
-/// A panic inside a closure releases the lock and leaves the map consistent.
+/// Calling a method that takes a shard lock (every lookup and write, `snapshot`,
+/// `verify_consistency`) from inside a `read`, `update` or `retain` closure running on the same
+/// map panics at once: it would otherwise deadlock on the lock the closure holds. The lock-free
+/// `len`, `is_empty`, `shard_count` and `version` stay callable. A panic inside a closure
+/// releases the lock and leaves the map consistent.
 ///
 /// # Example
 ///
