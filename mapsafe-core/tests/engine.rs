@@ -507,3 +507,13 @@ fn custom_hasher_is_used() {
     assert_eq!(map.get(&1), Some((1, 1)));
     assert!(map.verify_consistency().is_ok());
 }
+
+#[test]
+fn lock_free_queries_stay_callable_inside_closures() {
+    let map = Versioned64::with_shards(2);
+    let _ = map.insert((1, 1));
+    let seen = map.update(&1, |_| {
+        (map.len(), map.is_empty(), map.shard_count(), map.version())
+    });
+    assert_eq!(seen, Some((1, false, 2, 2)));
+}
