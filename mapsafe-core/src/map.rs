@@ -21,10 +21,11 @@ use crate::types::{Conflict, LoadOrStore, Versioned};
 /// The largest number of shards a map may have.
 pub const MAX_SHARDS: usize = 1024;
 
-/// One stored record: its key (kept apart from the record so that `verify_consistency` can tell
-/// when the two disagree), the stamp of its last write, and the record.
+/// One stored record and the stamp of its last write. The key is not stored apart: the table
+/// finds and rehashes entries through `record.key()`, so an entry is as small as dashmap's and an
+/// insert clones no key (no allocation for a `String` key). `verify_consistency` still catches a
+/// key that changed after insertion: the record is then no longer the one its key finds.
 pub(crate) struct Entry<R: Record, M: Mode> {
-    pub(crate) key: R::Key,
     pub(crate) stamp: M::Stamp,
     pub(crate) record: R,
 }
@@ -286,8 +287,8 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
         let hasher = &self.hasher;
         let slot = shard.table.entry(
             hash,
-            |e| e.key == *record.key(),
-            |e| hasher.hash_one(&e.key),
+            |e| e.record.key() == record.key(),
+            |e| hasher.hash_one(e.record.key()),
         );
         f(slot, record)
     }
@@ -353,7 +354,10 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
         reentry::check(self.id(), op);
         let hash = self.hash(key);
         let shard = self.shards[self.shard_index(hash)].lock.read();
-        shard.table.find(hash, |e| e.key.borrow() == key).map(f)
+        shard
+            .table
+            .find(hash, |e| e.record.key().borrow() == key)
+            .map(f)
     }
 
     // ----- reads ---------------------------------------------------------------------------
@@ -417,9 +421,8 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
                 (Some(mem::replace(&mut entry.record, record)), stamp)
             }
             TableEntry::Vacant(vacant) => {
-                let key = record.key().clone();
                 let stamp = self.next_stamp();
-                vacant.insert(Entry { key, stamp, record });
+                vacant.insert(Entry { stamp, record });
                 (None, stamp)
             }
         })
@@ -455,9 +458,8 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
                 )
             }
             TableEntry::Vacant(vacant) => {
-                let key = record.key().clone();
                 let stamp = self.next_stamp();
-                vacant.insert(Entry { key, stamp, record });
+                vacant.insert(Entry { stamp, record });
                 (LoadOrStore::Stored, stamp)
             }
         })
@@ -496,7 +498,9 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
         reentry::check(id, "update");
         let hash = self.hash(key);
         let mut shard = self.write_shard(self.shard_index(hash));
-        let entry = shard.table.find_mut(hash, |e| e.key.borrow() == key)?;
+        let entry = shard
+            .table
+            .find_mut(hash, |e| e.record.key().borrow() == key)?;
         let stamp = self.next_stamp();
         entry.stamp = stamp;
         let _scope = ClosureScope::enter(id, "update");
@@ -524,7 +528,7 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
         let mut shard = self.write_shard(self.shard_index(hash));
         let occupied = shard
             .table
-            .find_entry(hash, |e| e.key.borrow() == key)
+            .find_entry(hash, |e| e.record.key().borrow() == key)
             .ok()?;
         let stamp = self.next_stamp();
         let (entry, _) = occupied.remove();
@@ -676,10 +680,8 @@ impl<R: Record, S: BuildHasher> ShardedMap<R, Revisioned, S> {
                         offered: record,
                     });
                 }
-                let key = record.key().clone();
                 let revision = self.next_stamp();
                 vacant.insert(Entry {
-                    key,
                     stamp: revision,
                     record,
                 });

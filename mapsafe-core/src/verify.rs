@@ -110,11 +110,9 @@ pub enum ViolationKind {
     /// The key hashes to this shard but a lookup by it does not find the record: its hash (or
     /// its `Eq`) changed after insertion, so the record is unreachable.
     Unreachable,
-    /// The record's own key field no longer equals the key it is filed under.
-    KeyMismatch {
-        /// The record's key field now, formatted with `Debug`.
-        record_key: String,
-    },
+    /// Another record with an equal key is found first, so this one is shadowed: a key (or its
+    /// equality) changed after insertion so that two records now claim the same key.
+    DuplicateKey,
     /// The shard's published size (what `len()` adds up) differs from its table.
     LenMismatch {
         /// Records in the table.
@@ -156,9 +154,8 @@ impl fmt::Display for Violation {
             ViolationKind::Unreachable => f.write_str(
                 "unreachable by its own key; the key's hash or equality changed after insertion",
             ),
-            ViolationKind::KeyMismatch { record_key } => write!(
-                f,
-                "the record's key field is now {record_key}, not the key it is filed under"
+            ViolationKind::DuplicateKey => f.write_str(
+                "shadowed by another record with an equal key; a key changed after insertion",
             ),
             ViolationKind::LenMismatch { counted, published } => write!(
                 f,
@@ -185,7 +182,7 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
     /// write is half-done and there are no false alarms while other threads write):
     ///
     /// 1. every record sits in the shard its key hashes to, and a lookup by its key finds it;
-    /// 2. every record's key field equals the key it is filed under;
+    /// 2. every record is the one a lookup by its own key finds (no two records claim one key);
     /// 3. each shard's size published for `len()` equals its table's size;
     /// 4. versioned: every revision is ≤ `version()`, and no two entries share one.
     ///
@@ -222,33 +219,29 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
                     });
                 }
                 for entry in shard.table.iter() {
-                    let key = || Some(format!("{:?}", entry.key));
-                    let hash = self.hash(&entry.key);
+                    let record_key = entry.record.key();
+                    let key = || Some(format!("{record_key:?}"));
+                    let hash = self.hash(record_key);
                     let expected = self.shard_index(hash);
-                    if expected != idx {
+                    // A lookup by the record's own key must find exactly this entry: not
+                    // finding it means the key (or its hash) changed after insertion; finding
+                    // another means two records now claim one key.
+                    let found = (expected == idx)
+                        .then(|| shard.table.find(hash, |e| e.record.key() == record_key))
+                        .flatten();
+                    let kind = match found {
+                        _ if expected != idx => Some(ViolationKind::WrongShard { expected }),
+                        None => Some(ViolationKind::Unreachable),
+                        Some(found) if !core::ptr::eq(found, entry) => {
+                            Some(ViolationKind::DuplicateKey)
+                        }
+                        Some(_) => None,
+                    };
+                    if let Some(kind) = kind {
                         violations.push(Violation {
                             shard: idx,
                             key: key(),
-                            kind: ViolationKind::WrongShard { expected },
-                        });
-                    } else if !shard
-                        .table
-                        .find(hash, |e| e.key == entry.key)
-                        .is_some_and(|found| core::ptr::eq(found, entry))
-                    {
-                        violations.push(Violation {
-                            shard: idx,
-                            key: key(),
-                            kind: ViolationKind::Unreachable,
-                        });
-                    }
-                    if *entry.record.key() != entry.key {
-                        violations.push(Violation {
-                            shard: idx,
-                            key: key(),
-                            kind: ViolationKind::KeyMismatch {
-                                record_key: format!("{:?}", entry.record.key()),
-                            },
+                            kind,
                         });
                     }
                     if M::VERSIONED {
@@ -270,11 +263,11 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
                 if rev_a == rev_b {
                     violations.push(Violation {
                         shard: shard_b,
-                        key: Some(format!("{:?}", b.key)),
+                        key: Some(format!("{:?}", b.record.key())),
                         kind: ViolationKind::DuplicateRevision {
                             revision: rev_b,
                             other_shard: shard_a,
-                            other_key: format!("{:?}", a.key),
+                            other_key: format!("{:?}", a.record.key()),
                         },
                     });
                 }
@@ -357,7 +350,7 @@ mod tests {
         for slot in map.shards() {
             for entry in slot.lock.write().table.iter_mut() {
                 // Key 1 was written at revision 2; give key 0 the same.
-                if entry.key == 0 {
+                if entry.record.0 == 0 {
                     entry.stamp = 2;
                 }
             }
