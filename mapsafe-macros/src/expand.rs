@@ -607,9 +607,9 @@ fn map_methods(cx: &Context) -> TokenStream {
             }
 
             /// Checks the map's invariants over a consistent cut (safe while other threads
-            /// write): every record sits in the shard its key hashes to and is reachable by its
-            /// key, every record's key field equals the key it is filed under, `len()` adds up,
-            /// and on a versioned map revisions are unique and not ahead of `version()`.
+            /// write): every record sits in the shard its key hashes to and is the one a lookup
+            /// by its key finds (so a key that changed after insertion is caught), `len()` adds
+            /// up, and on a versioned map revisions are unique and not ahead of `version()`.
             ///
             /// `Ok` carries the entry count, the shard count and the shard-size range.
             ///
