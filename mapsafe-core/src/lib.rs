@@ -26,6 +26,7 @@ mod map;
 mod record;
 mod reentry;
 mod snapshot;
+mod sync;
 mod types;
 mod verify;
 

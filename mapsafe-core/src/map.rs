@@ -10,12 +10,12 @@ use std::sync::Arc;
 
 use hashbrown::HashTable;
 use hashbrown::hash_table::Entry as TableEntry;
-use parking_lot::{Mutex, RwLock, RwLockWriteGuard};
 
 use crate::hasher::DefaultHasher;
 use crate::record::{Mode, Plain, Record, Revisioned};
 use crate::reentry::{self, ClosureScope};
 use crate::snapshot::{PendingCopy, Snapshot, SnapshotJob};
+use crate::sync::{Mutex, RwLock, RwLockWriteGuard};
 use crate::types::{Conflict, LoadOrStore, Versioned};
 
 /// The largest number of shards a map may have.

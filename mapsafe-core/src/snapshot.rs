@@ -4,10 +4,9 @@ use core::fmt;
 use core::iter::FusedIterator;
 use core::sync::atomic::{AtomicBool, Ordering};
 
-use parking_lot::Mutex;
-
 use crate::map::Table;
 use crate::record::{Mode, Plain, Record, Revisioned};
+use crate::sync::Mutex;
 use crate::types::Versioned;
 
 /// One shard's copy: each record with the stamp of its last write.

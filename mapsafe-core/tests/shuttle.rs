@@ -310,7 +310,7 @@ fn retain_and_clear_race_writers_and_snapshots_safely() {
 #[should_panic(expected = "stored twice")]
 fn exploration_finds_a_non_atomic_get_or_insert() {
     fn broken() {
-        let slot = Arc::new(parking_lot::RwLock::new(None::<u64>));
+        let slot = Arc::new(shuttle_parking_lot::RwLock::new(None::<u64>));
         let threads: Vec<_> = (1..=2)
             .map(|t| {
                 let slot = Arc::clone(&slot);

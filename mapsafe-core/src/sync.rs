@@ -1,0 +1,8 @@
+//! The locks the engine is built on: parking_lot's, or, with the `shuttle` feature (for the
+//! schedule-exploration tests only), shuttle's scheduler-controlled drop-ins with the same API.
+//! Users' builds never see the test shim.
+
+#[cfg(not(feature = "shuttle"))]
+pub(crate) use parking_lot::{Mutex, RwLock, RwLockWriteGuard};
+#[cfg(feature = "shuttle")]
+pub(crate) use shuttle_parking_lot::{Mutex, RwLock, RwLockWriteGuard};
