@@ -145,9 +145,10 @@ mod dashmap_adapter {
     }
 }
 
-/// dashmap with mapsafe's hasher and a 16-byte value (a copy of the key beside the value), so
-/// that its entries are 24 bytes like mapsafe's, which keeps each record's key apart for
-/// `verify_consistency`: isolates what that copy costs. Not in the default set.
+/// dashmap with mapsafe's hasher and a 16-byte value, so that its entries are 24 bytes like a
+/// versioned mapsafe entry (the record and its 8-byte revision): set against
+/// `mapsafe-versioned`, it leaves the shared revision counter as the only difference. Not in the
+/// default set.
 mod dashmap_wide_adapter {
     use super::*;
     use dashmap::DashMap;
