@@ -23,6 +23,7 @@
 pub mod check;
 mod hasher;
 mod map;
+mod pass;
 mod record;
 mod reentry;
 mod snapshot;

@@ -12,9 +12,10 @@ use hashbrown::HashTable;
 use hashbrown::hash_table::Entry as TableEntry;
 
 use crate::hasher::DefaultHasher;
+use crate::pass::{Pass, PendingPass, ShardView};
 use crate::record::{Mode, Plain, Record, Revisioned};
 use crate::reentry::{self, ClosureScope};
-use crate::snapshot::{PendingCopy, Snapshot, SnapshotJob};
+use crate::snapshot::{Snapshot, copy_shard};
 use crate::sync::{Mutex, RwLock, RwLockWriteGuard};
 use crate::types::{Conflict, LoadOrStore, Versioned};
 
@@ -35,9 +36,10 @@ pub(crate) type Table<R, M> = HashTable<Entry<R, M>>;
 /// What a shard lock protects.
 pub(crate) struct Shard<R: Record, M: Mode> {
     pub(crate) table: Table<R, M>,
-    /// A snapshot that has fixed its instant but not yet copied this shard: the next writer
-    /// copies the shard for it before changing anything (copy-before-write).
-    pub(crate) pending: Option<Arc<dyn PendingCopy<R, M>>>,
+    /// A point-in-time pass (snapshot, verification) that has fixed its instant but not yet
+    /// processed this shard: the next writer processes the shard for it before changing
+    /// anything (work-before-write).
+    pub(crate) pending: Option<Arc<dyn PendingPass<R, M>>>,
 }
 
 /// A shard with its size published for lock-free `len()`. Aligned to 128 bytes (two cache lines,
@@ -130,8 +132,9 @@ pub struct ShardedMap<R: Record, M: Mode = Plain, S = DefaultHasher> {
     /// top 7, which hashbrown keeps for its control bytes.
     shift: u32,
     hasher: S,
-    /// Snapshots run one at a time (each marks every shard).
-    snapshot_gate: Mutex<()>,
+    /// Point-in-time passes (snapshots, verifications) run one at a time: each marks every
+    /// shard.
+    pass_gate: Mutex<()>,
 }
 
 /// The shard count used when none is given: four shards per hardware thread, rounded up to a
@@ -214,7 +217,7 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
             shift: 57 - shards.len().trailing_zeros(),
             shards,
             hasher,
-            snapshot_gate: Mutex::new(()),
+            pass_gate: Mutex::new(()),
         }
     }
 
@@ -268,6 +271,7 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
     }
 
     #[inline(always)]
+    #[cfg(test)]
     pub(crate) fn shards(&self) -> &[ShardSlot<R, M>] {
         &self.shards
     }
@@ -299,7 +303,7 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
         let slot = &self.shards[idx];
         let mut guard = slot.lock.write();
         if guard.pending.is_some() {
-            serve_pending(idx, &mut guard);
+            self.serve_pending(idx, &mut guard);
         }
         ShardWrite {
             guard,
@@ -596,37 +600,62 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
     where
         R: Clone,
     {
-        reentry::check(self.id(), "snapshot");
-        let _one_at_a_time = self.snapshot_gate.lock();
-        let job = Arc::new(SnapshotJob::<R, M>::new(self.shards.len()));
-        let _close = job.close_on_drop();
+        let (copies, version) = self.point_in_time("snapshot", copy_shard::<R, M>);
+        Snapshot::from_parts(copies, version)
+    }
+
+    /// Runs `work` on every shard as it was at one instant (see [`crate::pass`]) and returns
+    /// the results in shard order with the revision at that instant. Writers wait for the
+    /// marking (O(shards) lock handoffs) and at most for one shard's `work`.
+    pub(crate) fn point_in_time<T: Send + 'static>(
+        &self,
+        op: &'static str,
+        work: fn(ShardView<'_, R, M>) -> T,
+    ) -> (Vec<T>, u64) {
+        reentry::check(self.id(), op);
+        let _one_at_a_time = self.pass_gate.lock();
+        let pass = Arc::new(Pass::new(self.shards.len(), work));
+        let _close = pass.close_on_drop();
         let version = {
             let mut guards: Vec<_> = self.shards.iter().map(|s| s.lock.write()).collect();
             let version = self.current_revision();
             for guard in &mut guards {
-                guard.pending = Some(job.clone() as Arc<dyn PendingCopy<R, M>>);
+                guard.pending = Some(pass.clone() as Arc<dyn PendingPass<R, M>>);
             }
             version
         };
-        for (idx, slot) in self.shards.iter().enumerate() {
-            let shard = slot.lock.read();
-            job.copy(idx, &shard.table);
+        for idx in 0..self.shards.len() {
+            let shard = self.shards[idx].lock.read();
+            self.serve(&*pass, idx, &shard.table);
         }
-        job.close();
-        Snapshot::from_parts(job.take_copies(), version)
+        pass.close();
+        (pass.take_results(), version)
     }
 
-    /// Runs `f` with every shard read-locked (a consistent cut: no write is in progress
-    /// anywhere). Locks are taken in index order, as `snapshot` does, so the two cannot deadlock.
-    pub(crate) fn with_all_read<T>(
-        &self,
-        op: &'static str,
-        f: impl FnOnce(&[&Shard<R, M>]) -> T,
-    ) -> T {
-        reentry::check(self.id(), op);
-        let guards: Vec<_> = self.shards.iter().map(|s| s.lock.read()).collect();
-        let shards: Vec<&Shard<R, M>> = guards.iter().map(|g| &**g).collect();
-        f(&shards)
+    /// Hands shard `idx` to a pass, with what it needs of the map.
+    fn serve(&self, pass: &dyn PendingPass<R, M>, idx: usize, table: &Table<R, M>) {
+        let place = |key: &R::Key| {
+            let hash = self.hash(key);
+            (hash, self.shard_index(hash))
+        };
+        pass.serve(ShardView {
+            idx,
+            table,
+            published_len: self.shards[idx].len.load(Ordering::Relaxed),
+            place: &place,
+        });
+    }
+
+    /// Serves the pass still waiting on this shard, then forgets it. If the pass's work panics
+    /// (a record's `Clone` panicked), the mark stays, so the write that called this never happens
+    /// before the work does.
+    #[cold]
+    #[inline(never)]
+    fn serve_pending(&self, idx: usize, shard: &mut Shard<R, M>) {
+        if let Some(pending) = &shard.pending {
+            self.serve(&**pending, idx, &shard.table);
+        }
+        shard.pending = None;
     }
 }
 
@@ -689,18 +718,6 @@ impl<R: Record, S: BuildHasher> ShardedMap<R, Revisioned, S> {
             }
         })
     }
-}
-
-/// Copies a shard for the snapshot that is waiting on it, then forgets the snapshot. If the copy
-/// panics (a record's `Clone` panicked), the mark stays so the write that called this never
-/// happens before the copy does.
-#[cold]
-#[inline(never)]
-fn serve_pending<R: Record, M: Mode>(idx: usize, shard: &mut Shard<R, M>) {
-    if let Some(pending) = &shard.pending {
-        pending.copy(idx, &shard.table);
-    }
-    shard.pending = None;
 }
 
 impl<R: Record, M: Mode, S> fmt::Debug for ShardedMap<R, M, S>

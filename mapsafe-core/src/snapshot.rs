@@ -2,81 +2,23 @@
 
 use core::fmt;
 use core::iter::FusedIterator;
-use core::sync::atomic::{AtomicBool, Ordering};
 
-use crate::map::Table;
+use crate::pass::ShardView;
 use crate::record::{Mode, Plain, Record, Revisioned};
-use crate::sync::Mutex;
 use crate::types::Versioned;
 
 /// One shard's copy: each record with the stamp of its last write.
-type ShardCopy<R, M> = Vec<(R, <M as Mode>::Stamp)>;
+pub(crate) type ShardCopy<R, M> = Vec<(R, <M as Mode>::Stamp)>;
 
-/// A shard's copy once taken, `None` until then.
-type Slot<R, M> = Mutex<Option<ShardCopy<R, M>>>;
-
-/// A shard copy owed to a snapshot in progress. Type-erased in the shard so that writers, whose
-/// records need not be `Clone`, can still serve a snapshot (whose records must be).
-pub(crate) trait PendingCopy<R: Record, M: Mode>: Send + Sync {
-    /// Copies `table` as shard `idx` unless it was copied already.
-    fn copy(&self, idx: usize, table: &Table<R, M>);
-}
-
-/// The shared state of one snapshot in progress.
-pub(crate) struct SnapshotJob<R: Record, M: Mode> {
-    /// Cleared once the snapshot has all its copies (or gave up): a shard still marked with a
-    /// closed job is then just unmarked by its next writer.
-    open: AtomicBool,
-    slots: Box<[Slot<R, M>]>,
-}
-
-impl<R: Record, M: Mode> SnapshotJob<R, M> {
-    pub(crate) fn new(shards: usize) -> Self {
-        SnapshotJob {
-            open: AtomicBool::new(true),
-            slots: (0..shards).map(|_| Mutex::new(None)).collect(),
-        }
-    }
-
-    pub(crate) fn close(&self) {
-        self.open.store(false, Ordering::Release);
-    }
-
-    /// Closes the job when dropped, so a snapshot that panics never leaves writers copying for
-    /// nobody.
-    pub(crate) fn close_on_drop(&self) -> impl Drop + '_ {
-        struct Close<'a, R: Record, M: Mode>(&'a SnapshotJob<R, M>);
-        impl<R: Record, M: Mode> Drop for Close<'_, R, M> {
-            fn drop(&mut self) {
-                self.0.close();
-            }
-        }
-        Close(self)
-    }
-
-    /// Every shard's copy, in shard order. Call after every shard was copied.
-    pub(crate) fn take_copies(&self) -> Vec<ShardCopy<R, M>> {
-        self.slots
-            .iter()
-            .map(|slot| {
-                slot.lock()
-                    .take()
-                    .expect("mapsafe bug: a snapshot finished with a shard left uncopied")
-            })
-            .collect()
-    }
-}
-
-impl<R: Record + Clone, M: Mode> PendingCopy<R, M> for SnapshotJob<R, M> {
-    fn copy(&self, idx: usize, table: &Table<R, M>) {
-        if !self.open.load(Ordering::Acquire) {
-            return;
-        }
-        let mut slot = self.slots[idx].lock();
-        if slot.is_none() {
-            *slot = Some(table.iter().map(|e| (e.record.clone(), e.stamp)).collect());
-        }
-    }
+/// A snapshot's work on one shard: copy it.
+pub(crate) fn copy_shard<R: Record + Clone, M: Mode>(
+    shard: ShardView<'_, R, M>,
+) -> ShardCopy<R, M> {
+    shard
+        .table
+        .iter()
+        .map(|e| (e.record.clone(), e.stamp))
+        .collect()
 }
 
 /// An owned, point-in-time copy of a map, from `snapshot()`.

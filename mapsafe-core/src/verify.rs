@@ -2,9 +2,9 @@
 
 use core::fmt;
 use core::hash::BuildHasher;
-use core::sync::atomic::Ordering;
 
 use crate::map::ShardedMap;
+use crate::pass::ShardView;
 use crate::record::{Mode, Record};
 
 /// A healthy map's vital signs, from `verify_consistency`.
@@ -177,17 +177,80 @@ impl fmt::Display for Violation {
     }
 }
 
+/// What checking one shard found.
+struct ShardFindings<K> {
+    /// Records in the shard.
+    len: usize,
+    violations: Vec<Violation>,
+    /// Versioned maps: each entry's revision and key, for the map-wide uniqueness check.
+    revisions: Vec<(u64, K)>,
+}
+
+/// `verify_consistency`'s work on one shard, as it was at the pass's instant.
+fn check_shard<R: Record, M: Mode>(shard: ShardView<'_, R, M>) -> ShardFindings<R::Key> {
+    let ShardView {
+        idx,
+        table,
+        published_len,
+        place,
+    } = shard;
+    let mut violations = Vec::new();
+    let mut revisions = Vec::new();
+    if table.len() != published_len {
+        violations.push(Violation {
+            shard: idx,
+            key: None,
+            kind: ViolationKind::LenMismatch {
+                counted: table.len(),
+                published: published_len,
+            },
+        });
+    }
+    for entry in table.iter() {
+        let record_key = entry.record.key();
+        let (hash, expected) = place(record_key);
+        // A lookup by the record's own key must find exactly this entry: not finding it means
+        // the key (or its hash) changed after insertion; finding another means two records now
+        // claim one key.
+        let kind = if expected != idx {
+            Some(ViolationKind::WrongShard { expected })
+        } else {
+            match table.find(hash, |e| e.record.key() == record_key) {
+                None => Some(ViolationKind::Unreachable),
+                Some(found) if !core::ptr::eq(found, entry) => Some(ViolationKind::DuplicateKey),
+                Some(_) => None,
+            }
+        };
+        if let Some(kind) = kind {
+            violations.push(Violation {
+                shard: idx,
+                key: Some(format!("{record_key:?}")),
+                kind,
+            });
+        }
+        if M::VERSIONED {
+            revisions.push((M::revision(entry.stamp), record_key.clone()));
+        }
+    }
+    ShardFindings {
+        len: table.len(),
+        violations,
+        revisions,
+    }
+}
+
 impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
-    /// Checks the map's invariants over a consistent cut (every shard read-locked at once, so no
-    /// write is half-done and there are no false alarms while other threads write):
+    /// Checks the map's invariants over a consistent cut (the map as it was at one instant, so
+    /// no write is half-done and there are no false alarms while other threads write):
     ///
     /// 1. every record sits in the shard its key hashes to, and a lookup by its key finds it;
     /// 2. every record is the one a lookup by its own key finds (no two records claim one key);
     /// 3. each shard's size published for `len()` equals its table's size;
     /// 4. versioned: every revision is ≤ `version()`, and no two entries share one.
     ///
-    /// Writers wait while it runs: it costs O(records) (plus a sort of the revisions on a
-    /// versioned map). Readers are not held up.
+    /// It fixes its instant as [`snapshot`](Self::snapshot) does and checks one shard at a time,
+    /// so a writer waits at most for one shard's check, never for the whole map; readers never
+    /// wait. It costs O(records), plus a sort of the revisions on a versioned map.
     ///
     /// # Example
     ///
@@ -200,90 +263,50 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
     /// ```
     #[must_use = "the result says whether the map is consistent"]
     pub fn verify_consistency(&self) -> Result<ConsistencyReport, ConsistencyError> {
-        self.with_all_read("verify_consistency", |shards| {
-            let version = self.current_revision();
-            let mut violations = Vec::new();
-            let mut revisions = Vec::new();
-            let (mut entries, mut min, mut max) = (0, usize::MAX, 0);
-            for (idx, shard) in shards.iter().enumerate() {
-                let counted = shard.table.len();
-                let published = self.shards()[idx].len.load(Ordering::Relaxed);
-                entries += counted;
-                min = min.min(counted);
-                max = max.max(counted);
-                if counted != published {
+        let (findings, version) = self.point_in_time("verify_consistency", check_shard::<R, M>);
+        let mut violations = Vec::new();
+        let mut revisions = Vec::new();
+        let mut sizes = Vec::with_capacity(findings.len());
+        for (idx, found) in findings.into_iter().enumerate() {
+            violations.extend(found.violations);
+            for (revision, key) in found.revisions {
+                if revision > version {
                     violations.push(Violation {
                         shard: idx,
-                        key: None,
-                        kind: ViolationKind::LenMismatch { counted, published },
+                        key: Some(format!("{key:?}")),
+                        kind: ViolationKind::RevisionAhead { revision, version },
                     });
                 }
-                for entry in shard.table.iter() {
-                    let record_key = entry.record.key();
-                    let key = || Some(format!("{record_key:?}"));
-                    let hash = self.hash(record_key);
-                    let expected = self.shard_index(hash);
-                    // A lookup by the record's own key must find exactly this entry: not
-                    // finding it means the key (or its hash) changed after insertion; finding
-                    // another means two records now claim one key.
-                    let found = (expected == idx)
-                        .then(|| shard.table.find(hash, |e| e.record.key() == record_key))
-                        .flatten();
-                    let kind = match found {
-                        _ if expected != idx => Some(ViolationKind::WrongShard { expected }),
-                        None => Some(ViolationKind::Unreachable),
-                        Some(found) if !core::ptr::eq(found, entry) => {
-                            Some(ViolationKind::DuplicateKey)
-                        }
-                        Some(_) => None,
-                    };
-                    if let Some(kind) = kind {
-                        violations.push(Violation {
-                            shard: idx,
-                            key: key(),
-                            kind,
-                        });
-                    }
-                    if M::VERSIONED {
-                        let revision = M::revision(entry.stamp);
-                        if revision > version {
-                            violations.push(Violation {
-                                shard: idx,
-                                key: key(),
-                                kind: ViolationKind::RevisionAhead { revision, version },
-                            });
-                        }
-                        revisions.push((revision, idx, entry));
-                    }
-                }
+                revisions.push((revision, idx, key));
             }
-            revisions.sort_unstable_by_key(|(revision, _, _)| *revision);
-            for pair in revisions.windows(2) {
-                let ((rev_a, shard_a, a), (rev_b, shard_b, b)) = (pair[0], pair[1]);
-                if rev_a == rev_b {
-                    violations.push(Violation {
-                        shard: shard_b,
-                        key: Some(format!("{:?}", b.record.key())),
-                        kind: ViolationKind::DuplicateRevision {
-                            revision: rev_b,
-                            other_shard: shard_a,
-                            other_key: format!("{:?}", a.record.key()),
-                        },
-                    });
-                }
+            sizes.push(found.len);
+        }
+        revisions.sort_unstable_by_key(|(revision, _, _)| *revision);
+        for pair in revisions.windows(2) {
+            let ((rev_a, shard_a, key_a), (rev_b, shard_b, key_b)) = (&pair[0], &pair[1]);
+            if rev_a == rev_b {
+                violations.push(Violation {
+                    shard: *shard_b,
+                    key: Some(format!("{key_b:?}")),
+                    kind: ViolationKind::DuplicateRevision {
+                        revision: *rev_b,
+                        other_shard: *shard_a,
+                        other_key: format!("{key_a:?}"),
+                    },
+                });
             }
-            if violations.is_empty() {
-                Ok(ConsistencyReport {
-                    entries,
-                    shards: shards.len(),
-                    min_shard_len: if shards.is_empty() { 0 } else { min },
-                    max_shard_len: max,
-                    version: M::VERSIONED.then_some(version),
-                })
-            } else {
-                Err(ConsistencyError { violations })
-            }
-        })
+        }
+        if violations.is_empty() {
+            Ok(ConsistencyReport {
+                entries: sizes.iter().sum(),
+                shards: sizes.len(),
+                min_shard_len: sizes.iter().copied().min().unwrap_or(0),
+                max_shard_len: sizes.iter().copied().max().unwrap_or(0),
+                version: M::VERSIONED.then_some(version),
+            })
+        } else {
+            Err(ConsistencyError { violations })
+        }
     }
 }
 
@@ -293,6 +316,7 @@ mod tests {
 
     use super::*;
     use crate::Revisioned;
+    use core::sync::atomic::Ordering;
 
     type Map = ShardedMap<(u64, u64), Revisioned>;
 

@@ -412,3 +412,44 @@ fn verify_raises_no_false_alarm_under_writers() {
         done.store(true, Ordering::Relaxed);
     });
 }
+
+/// Writers only insert fresh keys into a versioned map, so at every instant the number of
+/// records equals the revision. A verification whose cut is not one instant (a shard checked
+/// before some writes and another after) reports a count that differs from its version.
+#[test]
+fn verify_checks_a_point_in_time_cut_under_writers() {
+    let seed = seed("verify_checks_a_point_in_time_cut_under_writers");
+    let map: ShardedMap<(u64, u64), Revisioned> = ShardedMap::with_shards(8);
+    let writing = AtomicU64::new(2);
+    let next_key = AtomicU64::new(0);
+    let checks = thread::scope(|s| {
+        for _ in 0..2 {
+            let (map, writing, next_key) = (&map, &writing, &next_key);
+            s.spawn(move || {
+                for _ in 0..20_000 {
+                    let key = next_key.fetch_add(1, Ordering::Relaxed);
+                    assert!(map.insert((key, seed)).is_none());
+                }
+                writing.fetch_sub(1, Ordering::Relaxed);
+            });
+        }
+        let mut checks = Vec::new();
+        while writing.load(Ordering::Relaxed) > 0 {
+            let report = map.verify_consistency().unwrap();
+            checks.push((report.entries as u64, report.version.unwrap()));
+        }
+        checks
+    });
+    for &(entries, version) in &checks {
+        assert_eq!(entries, version, "the cut is not one instant; seed {seed}");
+    }
+    let mid_write = checks
+        .iter()
+        .filter(|(_, v)| (1..40_000).contains(v))
+        .count();
+    println!(
+        "{} verifications, {mid_write} while writers ran",
+        checks.len()
+    );
+    assert_eq!(map.verify_consistency().unwrap().entries, 40_000);
+}
