@@ -73,6 +73,13 @@ impl<R, M: Mode> Snapshot<R, M> {
     /// The records, in no particular order.
     pub fn iter(&self) -> Iter<'_, R, M> {
         Iter {
+            entries: self.entries(),
+        }
+    }
+
+    /// Every record with its stamp, in shard order.
+    fn entries(&self) -> Entries<'_, R, M> {
+        Entries {
             inner: self.shards.iter().flatten(),
             remaining: self.len,
         }
@@ -89,17 +96,10 @@ impl<R> Snapshot<R, Revisioned> {
 
     /// The records with the revision of their last write, in no particular order.
     pub fn iter_versioned(&self) -> impl ExactSizeIterator<Item = Versioned<&R>> + '_ {
-        self.iter_stamped().map(|(value, version)| Versioned {
+        self.entries().map(|(value, version)| Versioned {
             version: *version,
             value,
         })
-    }
-
-    fn iter_stamped(&self) -> impl ExactSizeIterator<Item = (&R, &u64)> + '_ {
-        StampedIter {
-            inner: self.shards.iter().flatten(),
-            remaining: self.len,
-        }
     }
 }
 
@@ -132,10 +132,33 @@ impl<R: fmt::Debug, M: Mode> fmt::Debug for DebugRecords<'_, R, M> {
     }
 }
 
-/// Iterator over a snapshot's records, from [`Snapshot::iter`].
-pub struct Iter<'a, R, M: Mode> {
+/// Every record of a snapshot with its stamp: the one walk `iter` and `iter_versioned` share.
+struct Entries<'a, R, M: Mode> {
     inner: core::iter::Flatten<core::slice::Iter<'a, ShardCopy<R, M>>>,
     remaining: usize,
+}
+
+impl<'a, R, M: Mode> Iterator for Entries<'a, R, M> {
+    type Item = &'a (R, M::Stamp);
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        let entry = self.inner.next()?;
+        self.remaining -= 1;
+        Some(entry)
+    }
+
+    #[inline]
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.remaining, Some(self.remaining))
+    }
+}
+
+impl<R, M: Mode> ExactSizeIterator for Entries<'_, R, M> {}
+
+/// Iterator over a snapshot's records, from [`Snapshot::iter`].
+pub struct Iter<'a, R, M: Mode> {
+    entries: Entries<'a, R, M>,
 }
 
 impl<'a, R, M: Mode> Iterator for Iter<'a, R, M> {
@@ -143,14 +166,12 @@ impl<'a, R, M: Mode> Iterator for Iter<'a, R, M> {
 
     #[inline]
     fn next(&mut self) -> Option<&'a R> {
-        let (record, _) = self.inner.next()?;
-        self.remaining -= 1;
-        Some(record)
+        self.entries.next().map(|(record, _)| record)
     }
 
     #[inline]
     fn size_hint(&self) -> (usize, Option<usize>) {
-        (self.remaining, Some(self.remaining))
+        self.entries.size_hint()
     }
 }
 
@@ -160,33 +181,10 @@ impl<R, M: Mode> FusedIterator for Iter<'_, R, M> {}
 impl<R, M: Mode> fmt::Debug for Iter<'_, R, M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Iter")
-            .field("remaining", &self.remaining)
+            .field("remaining", &self.entries.remaining)
             .finish_non_exhaustive()
     }
 }
-
-struct StampedIter<'a, R> {
-    inner: core::iter::Flatten<core::slice::Iter<'a, ShardCopy<R, Revisioned>>>,
-    remaining: usize,
-}
-
-impl<'a, R> Iterator for StampedIter<'a, R> {
-    type Item = (&'a R, &'a u64);
-
-    #[inline]
-    fn next(&mut self) -> Option<Self::Item> {
-        let (record, stamp) = self.inner.next()?;
-        self.remaining -= 1;
-        Some((record, stamp))
-    }
-
-    #[inline]
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        (self.remaining, Some(self.remaining))
-    }
-}
-
-impl<R> ExactSizeIterator for StampedIter<'_, R> {}
 
 /// Owning iterator over a snapshot's records, from `Snapshot::into_iter`.
 pub struct IntoIter<R, M: Mode> {
