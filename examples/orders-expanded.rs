@@ -81,7 +81,7 @@ where
 {
     engine: ::mapsafe::__private::ShardedMap<
         Order,
-        ::mapsafe::__private::Revisioned,
+        ::mapsafe::__private::VersionedMode,
         ::mapsafe::__private::DefaultHasher,
     >,
 }
@@ -119,14 +119,14 @@ where
         ::core::marker::Sized + ::mapsafe::__private::Record<Key = u64, Mut<'c> = OrderMut<'c>>,
 {
     type Record = Order;
-    type Mode = ::mapsafe::__private::Revisioned;
+    type Mode = ::mapsafe::__private::VersionedMode;
     type Hasher = ::mapsafe::__private::DefaultHasher;
     #[inline]
     fn engine(
         &self,
     ) -> &::mapsafe::__private::ShardedMap<
         Order,
-        ::mapsafe::__private::Revisioned,
+        ::mapsafe::__private::VersionedMode,
         ::mapsafe::__private::DefaultHasher,
     > {
         &self.engine
@@ -296,7 +296,7 @@ where
     /// ≤ `version()`.
     pub fn snapshot(
         &self,
-    ) -> ::mapsafe::__private::Snapshot<Order, ::mapsafe::__private::Revisioned>
+    ) -> ::mapsafe::__private::Snapshot<Order, ::mapsafe::__private::VersionedMode>
     where
         for<'c> Order: ::core::clone::Clone,
     {

@@ -131,7 +131,7 @@ pub use mapsafe_core::check;
 
 pub use mapsafe_core::{
     Conflict, ConsistencyError, ConsistencyReport, DefaultHasher, IntoIter, Iter, LoadOrStore,
-    MAX_SHARDS, Mode, Plain, Record, Revisioned, ShardedMap, Snapshot, Versioned, Violation,
+    MAX_SHARDS, Mode, Plain, Record, ShardedMap, Snapshot, Versioned, VersionedMode, Violation,
     ViolationKind, default_shard_count,
 };
 
@@ -142,7 +142,7 @@ pub mod __private {
     pub use mapsafe_core::check::generated_consistency_test;
     pub use mapsafe_core::{
         AsEngine, Conflict, ConsistencyError, ConsistencyReport, DefaultHasher, LoadOrStore, Plain,
-        Record, Revisioned, ShardedMap, Snapshot, Versioned, default_shard_count,
+        Record, ShardedMap, Snapshot, Versioned, VersionedMode, default_shard_count,
     };
 
     use core::fmt::Debug;

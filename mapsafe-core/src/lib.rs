@@ -6,9 +6,9 @@
 //! wraps [`ShardedMap`]. It can also be used directly with `(K, V)` pairs:
 //!
 //! ```
-//! use mapsafe_core::{Revisioned, ShardedMap};
+//! use mapsafe_core::{ShardedMap, VersionedMode};
 //!
-//! let stock: ShardedMap<(&str, u32), Revisioned> = ShardedMap::new();
+//! let stock: ShardedMap<(&str, u32), VersionedMode> = ShardedMap::new();
 //! let rev = stock.compare_and_swap(0, ("pears", 10)).unwrap();
 //! let seen = stock.get_versioned("pears").unwrap();
 //! assert_eq!(seen.version, rev);
@@ -21,21 +21,26 @@
 #![forbid(unsafe_code)]
 
 pub mod check;
+mod clock;
+mod convert;
 mod hasher;
 mod map;
 mod pass;
 mod record;
 mod reentry;
+mod shard;
 mod snapshot;
 mod sync;
 mod types;
 mod verify;
+mod versioned;
 
+pub use convert::IntoRecords;
 pub use hasher::DefaultHasher;
 #[doc(hidden)]
 pub use map::AsEngine;
 pub use map::{MAX_SHARDS, ShardedMap, default_shard_count};
-pub use record::{Mode, Plain, Record, Revisioned};
+pub use record::{Mode, Plain, Record, VersionedMode};
 pub use snapshot::{IntoIter, Iter, Snapshot};
 pub use types::{Conflict, LoadOrStore, Versioned};
 pub use verify::{ConsistencyError, ConsistencyReport, Violation, ViolationKind};

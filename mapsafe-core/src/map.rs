@@ -1,99 +1,20 @@
-//! The sharded map engine.
+//! The sharded map: construction, size, lookups and the single-key operations.
 
 use core::borrow::Borrow;
 use core::fmt;
 use core::hash::{BuildHasher, Hash};
 use core::mem;
-use core::ops::{Deref, DerefMut};
-use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::Arc;
+use core::sync::atomic::{self, AtomicUsize, Ordering};
 
-use hashbrown::HashTable;
-use hashbrown::hash_table::Entry as TableEntry;
-
+use crate::clock::Ticket;
 use crate::hasher::DefaultHasher;
-use crate::pass::{Pass, PendingPass, ShardView};
-use crate::record::{Mode, Plain, Record, Revisioned};
-use crate::reentry::{self, ClosureScope};
-use crate::snapshot::{Snapshot, copy_shard};
-use crate::sync::{Mutex, RwLock, RwLockWriteGuard};
-use crate::types::{Conflict, LoadOrStore, Versioned};
+use crate::record::{Mode, Plain, Record};
+use crate::reentry;
+use crate::shard::{Debt, Entry, ShardSlot, ShardView, ShardWrite, Shared, Table, stored_hash};
+use crate::types::LoadOrStore;
 
 /// The largest number of shards a map may have.
 pub const MAX_SHARDS: usize = 1024;
-
-/// One stored record and the stamp of its last write. The key is not stored apart: the table
-/// finds and rehashes entries through `record.key()`, so an entry is as small as dashmap's and an
-/// insert clones no key (no allocation for a `String` key). `verify_consistency` still catches a
-/// key that changed after insertion: the record is then no longer the one its key finds.
-pub(crate) struct Entry<R: Record, M: Mode> {
-    pub(crate) stamp: M::Stamp,
-    pub(crate) record: R,
-}
-
-pub(crate) type Table<R, M> = HashTable<Entry<R, M>>;
-
-/// What a shard lock protects.
-pub(crate) struct Shard<R: Record, M: Mode> {
-    pub(crate) table: Table<R, M>,
-    /// A point-in-time pass (snapshot, verification) that has fixed its instant but not yet
-    /// processed this shard: the next writer processes the shard for it before changing
-    /// anything (work-before-write).
-    pub(crate) pending: Option<Arc<dyn PendingPass<R, M>>>,
-}
-
-/// A shard with its size published for lock-free `len()`. Aligned to 128 bytes (two cache lines,
-/// as crossbeam does on x86_64, because of the adjacent-line prefetcher) so that neighbouring
-/// shards never share a line.
-///
-/// The lock and `len` fill the first line. The second line would be padding, so it carries the
-/// map's revision counter (only shard 0's is used): every versioned write bumps it, so it must
-/// not share a line with anything that is read on every operation, and keeping it here rather
-/// than in a cache-padded field of the map keeps the map itself small (an empty map is no larger
-/// than dashmap's).
-#[repr(C, align(128))]
-pub(crate) struct ShardSlot<R: Record, M: Mode> {
-    pub(crate) lock: RwLock<Shard<R, M>>,
-    /// `table.len()` as of the last write; written only under the write lock.
-    pub(crate) len: AtomicUsize,
-    /// The revision counter, in shard 0 only (`repr(C)` puts it after the lock and `len`; its
-    /// alignment puts it on the next cache line).
-    revision: RevisionCounter,
-}
-
-/// The revision counter, on a cache line of its own.
-#[repr(align(64))]
-#[derive(Default)]
-struct RevisionCounter(AtomicU64);
-
-/// A write lock on one shard that publishes the shard's size when released (also on unwind),
-/// so `len()` never scans and never disagrees with the table after a panic.
-pub(crate) struct ShardWrite<'a, R: Record, M: Mode> {
-    guard: RwLockWriteGuard<'a, Shard<R, M>>,
-    len: &'a AtomicUsize,
-}
-
-impl<R: Record, M: Mode> Deref for ShardWrite<'_, R, M> {
-    type Target = Shard<R, M>;
-    #[inline(always)]
-    fn deref(&self) -> &Shard<R, M> {
-        &self.guard
-    }
-}
-
-impl<R: Record, M: Mode> DerefMut for ShardWrite<'_, R, M> {
-    #[inline(always)]
-    fn deref_mut(&mut self) -> &mut Shard<R, M> {
-        &mut self.guard
-    }
-}
-
-impl<R: Record, M: Mode> Drop for ShardWrite<'_, R, M> {
-    #[inline(always)]
-    fn drop(&mut self) {
-        self.len.store(self.guard.table.len(), Ordering::Relaxed);
-    }
-}
 
 /// A sharded concurrent map of records that carry their own key.
 ///
@@ -102,18 +23,27 @@ impl<R: Record, M: Mode> Drop for ShardWrite<'_, R, M> {
 /// reference into the map: reads return owned values or run a closure under the shard's lock.
 ///
 /// - `R` is the record type (see [`Record`]).
-/// - `M` is [`Plain`] or [`Revisioned`]; only revisioned maps have `version`, `get_versioned` and
-///   `compare_and_swap`.
+/// - `M` is [`Plain`] or [`VersionedMode`](crate::VersionedMode); only versioned maps have
+///   `version`, `get_versioned`, `compare_and_swap` and `compare_and_remove`.
 /// - `S` is the [`BuildHasher`]; each key is hashed once, the high bits choose the shard and the
-///   same hash is reused by the shard's table.
+///   same hash is stored with the record and reused by the shard's table.
 ///
 /// # Re-entrancy
 ///
-/// Calling a method that takes a shard lock (every lookup and write, `snapshot`,
-/// `verify_consistency`) from inside a `read`, `update` or `retain` closure running on the same
-/// map panics at once: it would otherwise deadlock on the lock the closure holds. The lock-free
-/// `len`, `is_empty`, `shard_count` and `version` stay callable. A panic inside a closure
-/// releases the lock and leaves the map consistent.
+/// Calling a method that takes a shard lock from inside one of this map's operations (its
+/// closure, or a record's `Clone`, `Hash`, `Eq` or `Drop` running under its lock) panics at
+/// once, pointing at the offending call: it would otherwise deadlock on the lock the operation
+/// holds. The lock-free `len`, `is_empty`, `shard_count` and `version` stay callable. A panic
+/// inside a closure releases the lock and leaves the map consistent.
+///
+/// # Guarantees under faults
+///
+/// No operation holds one shard lock while it blocks on another, so mapsafe adds no deadlock to
+/// code that calls other maps from closures. A point-in-time pass (`snapshot`,
+/// `verify_consistency`) delays another call by at most one shard's worth of its work. A panic
+/// in user code fails the call that ran it and nothing else: the table never calls `Hash`
+/// after insertion (hashes are stored), replaced records are dropped after the lock is released,
+/// and a writer that serves a snapshot whose `Clone` panics fails the snapshot, not itself.
 ///
 /// # Example
 ///
@@ -127,14 +57,11 @@ impl<R: Record, M: Mode> Drop for ShardWrite<'_, R, M> {
 /// assert_eq!(map.len(), 1);
 /// ```
 pub struct ShardedMap<R: Record, M: Mode = Plain, S = DefaultHasher> {
-    shards: Box<[ShardSlot<R, M>]>,
+    pub(crate) shards: Box<[ShardSlot<R, M>]>,
     /// `57 - log2(shards)`: the shard is taken from the `log2(shards)` hash bits just below the
     /// top 7, which hashbrown keeps for its control bytes.
     shift: u32,
     hasher: S,
-    /// Point-in-time passes (snapshots, verifications) run one at a time: each marks every
-    /// shard.
-    pass_gate: Mutex<()>,
 }
 
 /// The shard count used when none is given: four shards per hardware thread, rounded up to a
@@ -169,6 +96,7 @@ impl<R: Record, M: Mode, S: BuildHasher + Default> ShardedMap<R, M, S> {
     /// # Panics
     ///
     /// If `shards` is not a power of two in `1..=1024`.
+    #[track_caller]
     pub fn with_shards(shards: usize) -> Self {
         Self::with_shards_capacity_and_hasher(shards, 0, S::default())
     }
@@ -197,27 +125,19 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
     ///     ShardedMap::with_shards_capacity_and_hasher(8, 1000, RandomState::new());
     /// assert_eq!(map.shard_count(), 8);
     /// ```
+    #[track_caller]
     pub fn with_shards_capacity_and_hasher(shards: usize, capacity: usize, hasher: S) -> Self {
         assert!(
             shards.is_power_of_two() && shards <= MAX_SHARDS,
             "mapsafe: the shard count must be a power of two in 1..={MAX_SHARDS}, found {shards}"
         );
         let per_shard = capacity.div_ceil(shards);
-        let shards: Box<[ShardSlot<R, M>]> = (0..shards)
-            .map(|_| ShardSlot {
-                lock: RwLock::new(Shard {
-                    table: HashTable::with_capacity(per_shard),
-                    pending: None,
-                }),
-                len: AtomicUsize::new(0),
-                revision: RevisionCounter::default(),
-            })
-            .collect();
         ShardedMap {
-            shift: 57 - shards.len().trailing_zeros(),
-            shards,
+            shift: 57 - shards.trailing_zeros(),
+            shards: (0..shards)
+                .map(|_| ShardSlot::with_capacity(per_shard))
+                .collect(),
             hasher,
-            pass_gate: Mutex::new(()),
         }
     }
 
@@ -233,21 +153,34 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
     }
 
     /// The number of records. O(shards): it sums per-shard counters without taking any lock, so
-    /// while other threads write it is a value the map held at some recent moment per shard.
+    /// while other threads write it is a value the map held at some recent moment per shard
+    /// (never part of a transaction).
     #[inline]
     pub fn len(&self) -> usize {
-        self.shards
-            .iter()
-            .map(|s| s.len.load(Ordering::Relaxed))
-            .sum()
+        let publishing = &self.shared().publishing;
+        loop {
+            // A seqlock read: Acquire pairs with the Release that ends a transaction's
+            // publication, the fence with the one that starts it.
+            let before = publishing.load(Ordering::Acquire);
+            if before & 1 == 0 {
+                let sum = self
+                    .shards
+                    .iter()
+                    .map(|s| s.len.load(Ordering::Relaxed))
+                    .sum();
+                atomic::fence(Ordering::Acquire);
+                if publishing.load(Ordering::Relaxed) == before {
+                    return sum;
+                }
+            }
+            std::thread::yield_now();
+        }
     }
 
     /// `true` if the map holds no record (same caveat as [`len`](Self::len)).
     #[inline]
     pub fn is_empty(&self) -> bool {
-        self.shards
-            .iter()
-            .all(|s| s.len.load(Ordering::Relaxed) == 0)
+        self.len() == 0
     }
 
     // ----- plumbing ------------------------------------------------------------------------
@@ -270,453 +203,533 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
         (hash >> self.shift) as usize & (self.shards.len() - 1)
     }
 
+    /// What the map keeps beside its shards (in shard 0; there is always at least one shard).
     #[inline(always)]
-    #[cfg(test)]
-    pub(crate) fn shards(&self) -> &[ShardSlot<R, M>] {
-        &self.shards
+    pub(crate) fn shared(&self) -> &Shared<R, M> {
+        &self.shards[0].shared
     }
 
-    /// Runs `f` on `record`'s slot in its shard's table (occupied or vacant), under the shard's
-    /// write lock: the one path by which a whole record is written.
+    /// The latest revision issued (0 on a plain map).
     #[inline(always)]
-    fn with_table_entry<T>(
-        &self,
-        op: &'static str,
-        record: R,
-        f: impl FnOnce(TableEntry<'_, Entry<R, M>>, R) -> T,
-    ) -> T {
-        reentry::check(self.id(), op);
-        let hash = self.hash(record.key());
-        let mut shard = self.write_shard(self.shard_index(hash));
-        let hasher = &self.hasher;
-        let slot = shard.table.entry(
-            hash,
-            |e| e.record.key() == record.key(),
-            |e| hasher.hash_one(e.record.key()),
-        );
-        f(slot, record)
-    }
-
-    /// Write-locks shard `idx`, first serving any snapshot still waiting to copy it.
-    #[inline(always)]
-    pub(crate) fn write_shard(&self, idx: usize) -> ShardWrite<'_, R, M> {
-        let slot = &self.shards[idx];
-        let mut guard = slot.lock.write();
-        if guard.pending.is_some() {
-            self.serve_pending(idx, &mut guard);
-        }
-        ShardWrite {
-            guard,
-            len: &slot.len,
-        }
-    }
-
-    /// The next revision (versioned maps), taken while the caller holds the shard's write lock,
-    /// so that a snapshot, which holds every shard lock while it reads the counter, sees either
-    /// all of a write or none of it.
-    #[inline(always)]
-    fn next_stamp(&self) -> M::Stamp {
+    pub(crate) fn current_revision(&self) -> u64 {
         if M::VERSIONED {
-            M::stamp(self.revision().fetch_add(1, Ordering::AcqRel) + 1)
-        } else {
-            M::stamp(0)
-        }
-    }
-
-    /// Takes `n` consecutive revisions at once and returns the last one.
-    #[inline]
-    fn take_revisions(&self, n: usize) -> u64 {
-        if M::VERSIONED && n > 0 {
-            self.revision().fetch_add(n as u64, Ordering::AcqRel) + n as u64
+            self.shared().clock.revision()
         } else {
             0
         }
     }
 
-    pub(crate) fn current_revision(&self) -> u64 {
-        self.revision().load(Ordering::Acquire)
+    /// Write-locks the shard `hash` belongs to.
+    #[inline(always)]
+    pub(crate) fn write_shard(&self, hash: u64) -> ShardWrite<'_, R, M> {
+        self.shards[self.shard_index(hash)].write()
     }
 
-    /// The map-wide revision counter (there is always at least one shard).
+    /// Called under a shard's write lock after deciding to change it and before changing it:
+    /// takes the write's ticket (with `n` fresh revisions on a versioned map) and first hands
+    /// the shard to a pass that fixed its instant before the ticket. Returns the first fresh
+    /// revision (0 on a plain map).
     #[inline(always)]
-    fn revision(&self) -> &AtomicU64 {
-        &self.shards[0].revision.0
+    pub(crate) fn begin_write(&self, shard: &ShardWrite<'_, R, M>, n: u64) -> u64 {
+        let clock = &self.shared().clock;
+        let ticket = if M::VERSIONED {
+            clock.take_revisions(n)
+        } else {
+            clock.observe()
+        };
+        if ticket.during_pass()
+            && shard.slot.served.load(Ordering::Relaxed)
+                != self.shared().open_id.load(Ordering::Acquire)
+        {
+            self.settle(shard, ticket);
+        }
+        ticket.first
     }
 
-    /// Runs `f` on the entry for `key` under the shard's read lock.
+    /// The slow half of [`begin_write`](Self::begin_write): serves the open pass if the ticket
+    /// came after its instant and the shard was not handed to it yet.
+    #[cold]
+    #[inline(never)]
+    fn settle(&self, shard: &ShardWrite<'_, R, M>, ticket: Ticket) {
+        let open = self.shared().open.lock().clone();
+        let Some(pass) = open else {
+            // The pass ended: it had this shard already (it could not finish without it) or
+            // it failed.
+            return;
+        };
+        if ticket.count() >= pass.threshold()
+            && shard.slot.served.load(Ordering::Relaxed) != pass.id()
+        {
+            self.serve(&*pass, shard.slot, shard);
+        }
+    }
+
+    /// Hands `table`, the contents of `slot`, to a pass, and marks the shard served.
+    pub(crate) fn serve(&self, pass: &dyn Debt<R, M>, slot: &ShardSlot<R, M>, table: &Table<R, M>) {
+        let place = |key: &R::Key| {
+            let hash = self.hash(key);
+            (hash, self.shard_index(hash))
+        };
+        let idx = self.slot_index(slot);
+        pass.serve(ShardView {
+            idx,
+            table,
+            published_len: slot.len.load(Ordering::Relaxed),
+            place: &place,
+        });
+        slot.served.store(pass.id(), Ordering::Relaxed);
+    }
+
+    /// The index of one of this map's shard slots.
+    fn slot_index(&self, slot: &ShardSlot<R, M>) -> usize {
+        (slot as *const ShardSlot<R, M> as usize - self.shards.as_ptr() as usize)
+            / mem::size_of::<ShardSlot<R, M>>()
+    }
+
+    /// The bucket of `key`'s entry in `table`.
     #[inline(always)]
-    fn with_entry<Q, T>(
-        &self,
-        key: &Q,
-        op: &'static str,
-        f: impl FnOnce(&Entry<R, M>) -> T,
-    ) -> Option<T>
+    pub(crate) fn find_bucket<Q>(table: &Table<R, M>, hash: u64, key: &Q) -> Option<usize>
+    where
+        R::Key: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        table.find_bucket_index(hash, |e| e.hash == hash && e.record.key().borrow() == key)
+    }
+
+    /// Runs `f` on the entry for `key` under the shard's read lock. The caller is inside a
+    /// re-entrancy scope.
+    #[inline(always)]
+    fn with_entry<Q, T>(&self, key: &Q, f: impl FnOnce(&Entry<R, M>) -> T) -> Option<T>
     where
         R::Key: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        reentry::check(self.id(), op);
         let hash = self.hash(key);
-        let shard = self.shards[self.shard_index(hash)].lock.read();
-        shard
-            .table
-            .find(hash, |e| e.record.key().borrow() == key)
+        let table = self.shards[self.shard_index(hash)].lock.read();
+        table
+            .find(hash, |e| e.hash == hash && e.record.key().borrow() == key)
             .map(f)
+    }
+
+    /// Stores a new entry (the caller found its key absent and took its ticket). The table's
+    /// rehash uses stored hashes only.
+    #[inline(always)]
+    pub(crate) fn store_new(table: &mut Table<R, M>, hash: u64, revision: u64, record: R) {
+        table.insert_unique(
+            hash,
+            Entry {
+                hash,
+                revision: M::revision(revision),
+                record,
+            },
+            stored_hash,
+        );
     }
 
     // ----- reads ---------------------------------------------------------------------------
 
     /// `true` if a record with this key is present.
     #[inline]
+    #[track_caller]
     pub fn contains_key<Q>(&self, key: &Q) -> bool
     where
         R::Key: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.with_entry(key, "contains_key", |_| ()).is_some()
+        let _scope = reentry::enter(self.id(), "contains_key");
+        self.with_entry(key, |_| ()).is_some()
     }
 
     /// A clone of the record with this key.
     #[inline]
+    #[track_caller]
     pub fn get<Q>(&self, key: &Q) -> Option<R>
     where
         R: Clone,
         R::Key: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.with_entry(key, "get", |e| e.record.clone())
+        let _scope = reentry::enter(self.id(), "get");
+        self.with_entry(key, |e| e.record.clone())
+    }
+
+    /// A clone of the record and its revision (0 on a plain map), for a caller already inside
+    /// its re-entrancy scope.
+    #[inline(always)]
+    pub(crate) fn get_with_revision_in_scope<Q>(&self, key: &Q) -> Option<(R, u64)>
+    where
+        R: Clone,
+        R::Key: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.with_entry(key, |e| (e.record.clone(), M::number(e.revision)))
     }
 
     /// Runs `f` on the record with this key under the shard's read lock, without copying it.
     /// `None` if the key is absent.
     ///
+    /// `f` cannot keep a reference into the map: what it returns must own its data (clone the
+    /// field you need, e.g. `|r| r.name.clone()`).
+    ///
     /// # Panics
     ///
-    /// If `f` calls into this same map (it would deadlock), or if `f` panics.
+    /// If `f` calls into this same map (it would deadlock), or if `f` panics; the lock is
+    /// released either way.
     #[inline]
+    #[track_caller]
     pub fn read<Q, T>(&self, key: &Q, f: impl FnOnce(&R) -> T) -> Option<T>
     where
         R::Key: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let id = self.id();
-        self.with_entry(key, "read", |e| {
-            let _scope = ClosureScope::enter(id, "read");
-            f(&e.record)
-        })
+        let _scope = reentry::enter(self.id(), "read");
+        self.with_entry(key, |e| f(&e.record))
+    }
+
+    /// Visits every record without copying it, holding each shard's read lock while visiting
+    /// it: each shard is seen at one instant (as `retain` changes it), the map as a whole is
+    /// not. For one instant of the whole map, take a [`snapshot`](Self::snapshot).
+    ///
+    /// # Panics
+    ///
+    /// If `f` calls into this same map, or if `f` panics; the lock is released either way.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use mapsafe_core::ShardedMap;
+    ///
+    /// let map: ShardedMap<(u32, u32)> = (0..10).map(|i| (i, i * i)).collect();
+    /// let mut sum = 0;
+    /// map.for_each(|(_, square)| sum += square);
+    /// assert_eq!(sum, 285);
+    /// ```
+    #[track_caller]
+    pub fn for_each(&self, mut f: impl FnMut(&R)) {
+        let _scope = reentry::enter(self.id(), "for_each");
+        for slot in self.shards.iter() {
+            let table = slot.lock.read();
+            for entry in table.iter() {
+                f(&entry.record);
+            }
+        }
     }
 
     // ----- writes --------------------------------------------------------------------------
 
     /// Stores `record`, replacing any record with the same key, and returns the one replaced.
     #[inline]
+    #[track_caller]
     pub fn insert(&self, record: R) -> Option<R> {
-        self.insert_stamped(record).0
+        self.insert_with_revision(record).0
     }
 
-    /// `insert`, also returning the stamp given to the write.
+    /// `insert`, also returning the write's revision.
     #[inline]
-    pub(crate) fn insert_stamped(&self, record: R) -> (Option<R>, M::Stamp) {
-        self.with_table_entry("insert", record, |slot, record| match slot {
-            TableEntry::Occupied(mut occupied) => {
-                let stamp = self.next_stamp();
-                let entry = occupied.get_mut();
-                entry.stamp = stamp;
-                (Some(mem::replace(&mut entry.record, record)), stamp)
+    #[track_caller]
+    pub(crate) fn insert_with_revision(&self, record: R) -> (Option<R>, u64) {
+        let _scope = reentry::enter(self.id(), "insert");
+        let hash = self.hash(record.key());
+        let mut shard = self.write_shard(hash);
+        match Self::find_bucket(&shard, hash, record.key()) {
+            Some(bucket) => {
+                let revision = self.begin_write(&shard, 1);
+                let entry = shard.get_bucket_mut(bucket).expect("bucket just found");
+                entry.revision = M::revision(revision);
+                (Some(mem::replace(&mut entry.record, record)), revision)
             }
-            TableEntry::Vacant(vacant) => {
-                let stamp = self.next_stamp();
-                vacant.insert(Entry { stamp, record });
-                (None, stamp)
+            None => {
+                let revision = self.begin_write(&shard, 1);
+                Self::store_new(&mut shard, hash, revision, record);
+                (None, revision)
             }
-        })
+        }
     }
 
     /// Atomic get-or-insert: stores `record` if its key is absent, otherwise leaves the map
     /// unchanged and hands back both the stored record and the offered one.
     #[inline]
+    #[track_caller]
     pub fn load_or_store(&self, record: R) -> LoadOrStore<R>
     where
         R: Clone,
     {
-        self.load_or_store_stamped(record).0
+        self.load_or_store_with_revision(record).0
     }
 
-    /// `load_or_store`, also returning the stamp of the stored record (the new write's stamp
-    /// when it stored, the existing record's stamp when it loaded).
+    /// `load_or_store`, also returning the revision of the stored record (the new write's
+    /// when it stored, the existing record's when it loaded).
     #[inline]
-    pub(crate) fn load_or_store_stamped(&self, record: R) -> (LoadOrStore<R>, M::Stamp)
+    #[track_caller]
+    pub(crate) fn load_or_store_with_revision(&self, record: R) -> (LoadOrStore<R>, u64)
     where
         R: Clone,
     {
-        self.with_table_entry("load_or_store", record, |slot, record| match slot {
-            TableEntry::Occupied(occupied) => {
-                let entry = occupied.get();
-                let current = entry.record.clone();
-                (
-                    LoadOrStore::Loaded {
-                        current,
-                        offered: record,
-                    },
-                    entry.stamp,
-                )
+        let _scope = reentry::enter(self.id(), "load_or_store");
+        let hash = self.hash(record.key());
+        let mut shard = self.write_shard(hash);
+        match Self::find_bucket(&shard, hash, record.key()) {
+            Some(bucket) => {
+                let entry = shard.get_bucket(bucket).expect("bucket just found");
+                let loaded = LoadOrStore::Loaded {
+                    current: entry.record.clone(),
+                    offered: record,
+                };
+                (loaded, M::number(entry.revision))
             }
-            TableEntry::Vacant(vacant) => {
-                let stamp = self.next_stamp();
-                vacant.insert(Entry { stamp, record });
-                (LoadOrStore::Stored, stamp)
+            None => {
+                let revision = self.begin_write(&shard, 1);
+                Self::store_new(&mut shard, hash, revision, record);
+                (LoadOrStore::Stored, revision)
             }
-        })
+        }
+    }
+
+    /// The record with this key (a clone), inserting `make()` first if the key is absent.
+    /// `make` runs at most once, and only when the key is absent, under the shard's write lock
+    /// (so concurrent callers for one key never both run it).
+    ///
+    /// # Panics
+    ///
+    /// If the record `make` returns has a different key (nothing is stored), if `make` calls
+    /// this map, or if `make` panics (nothing is stored).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use mapsafe_core::ShardedMap;
+    ///
+    /// let cache: ShardedMap<(u64, String)> = ShardedMap::new();
+    /// let mut computed = 0;
+    /// for _ in 0..3 {
+    ///     let (_, text) = cache.get_or_insert_with(&7, || {
+    ///         computed += 1;
+    ///         (7, "seven".to_string())
+    ///     });
+    ///     assert_eq!(text, "seven");
+    /// }
+    /// assert_eq!(computed, 1);
+    /// ```
+    #[inline]
+    #[track_caller]
+    pub fn get_or_insert_with<Q>(&self, key: &Q, make: impl FnOnce() -> R) -> R
+    where
+        R: Clone,
+        R::Key: Borrow<Q>,
+        Q: Hash + Eq + fmt::Debug + ?Sized,
+    {
+        self.get_or_insert_with_revision(key, make).0
+    }
+
+    /// `get_or_insert_with`, also returning the record's revision and whether it stored.
+    #[inline]
+    #[track_caller]
+    pub(crate) fn get_or_insert_with_revision<Q>(
+        &self,
+        key: &Q,
+        make: impl FnOnce() -> R,
+    ) -> (R, u64, bool)
+    where
+        R: Clone,
+        R::Key: Borrow<Q>,
+        Q: Hash + Eq + fmt::Debug + ?Sized,
+    {
+        let _scope = reentry::enter(self.id(), "get_or_insert_with");
+        let hash = self.hash(key);
+        let mut shard = self.write_shard(hash);
+        if let Some(bucket) = Self::find_bucket(&shard, hash, key) {
+            let entry = shard.get_bucket(bucket).expect("bucket just found");
+            return (entry.record.clone(), M::number(entry.revision), false);
+        }
+        let record = make();
+        check_key::<R, Q>("get_or_insert_with", key, record.key());
+        let copy = record.clone();
+        let revision = self.begin_write(&shard, 1);
+        Self::store_new(&mut shard, hash, revision, record);
+        (copy, revision, true)
     }
 
     /// Atomically updates the record with this key in place: `f` gets mutable access to every
     /// field except the key, under the shard's write lock. `None` if the key is absent.
     ///
-    /// On a versioned map the write is stamped before `f` runs, so even an update that panics
-    /// halfway leaves a record whose revision is newer than any earlier write.
+    /// On a versioned map the write takes its revision before `f` runs, so even an update that
+    /// panics halfway leaves a record whose revision is newer than any earlier write.
+    ///
+    /// `f` cannot keep a reference into the map: what it returns must own its data.
     ///
     /// # Panics
     ///
     /// If `f` calls into this same map (it would deadlock), or if `f` panics. Either way the
-    /// lock is released and the map stays consistent.
+    /// lock is released and the map stays consistent (what `f` had changed stays changed).
     #[inline]
+    #[track_caller]
+    #[must_use = "`None` means the key was absent and nothing was updated"]
     pub fn update<Q, T>(&self, key: &Q, f: impl FnOnce(R::Mut<'_>) -> T) -> Option<T>
     where
         R::Key: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.update_stamped(key, f).map(|(out, _)| out)
+        self.update_with_revision(key, f).map(|(out, _)| out)
     }
 
+    /// `update`, also returning the write's revision.
     #[inline]
-    pub(crate) fn update_stamped<Q, T>(
+    #[track_caller]
+    pub(crate) fn update_with_revision<Q, T>(
         &self,
         key: &Q,
         f: impl FnOnce(R::Mut<'_>) -> T,
-    ) -> Option<(T, M::Stamp)>
+    ) -> Option<(T, u64)>
     where
         R::Key: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let id = self.id();
-        reentry::check(id, "update");
+        let _scope = reentry::enter(self.id(), "update");
         let hash = self.hash(key);
-        let mut shard = self.write_shard(self.shard_index(hash));
-        let entry = shard
-            .table
-            .find_mut(hash, |e| e.record.key().borrow() == key)?;
-        let stamp = self.next_stamp();
-        entry.stamp = stamp;
-        let _scope = ClosureScope::enter(id, "update");
-        Some((f(entry.record.as_mut()), stamp))
+        let mut shard = self.write_shard(hash);
+        let bucket = Self::find_bucket(&shard, hash, key)?;
+        let revision = self.begin_write(&shard, 1);
+        let entry = shard.get_bucket_mut(bucket).expect("bucket just found");
+        entry.revision = M::revision(revision);
+        Some((f(entry.record.as_mut()), revision))
     }
 
     /// Removes the record with this key and returns it.
     #[inline]
+    #[track_caller]
     pub fn remove<Q>(&self, key: &Q) -> Option<R>
     where
         R::Key: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.remove_stamped(key).map(|(record, _)| record)
+        self.remove_with_revision(key, |_| true)
+            .map(|(record, _)| record)
     }
 
+    /// Removes and returns the record with this key only if `pred` says so (Go's
+    /// `CompareAndDelete`, Java's `remove(key, value)`), in one step under the shard's write
+    /// lock: no other write comes between the test and the removal.
+    ///
+    /// # Panics
+    ///
+    /// If `pred` calls this map, or if `pred` panics (nothing is removed).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use mapsafe_core::ShardedMap;
+    ///
+    /// let sessions: ShardedMap<(u64, u64)> = ShardedMap::new(); // (id, expires_at)
+    /// let _ = sessions.insert((1, 100));
+    /// let now = 50;
+    /// assert_eq!(sessions.remove_if(&1, |(_, expires)| *expires <= now), None);
+    /// assert_eq!(sessions.remove_if(&1, |(_, expires)| *expires <= 150), Some((1, 100)));
+    /// ```
     #[inline]
-    pub(crate) fn remove_stamped<Q>(&self, key: &Q) -> Option<(R, M::Stamp)>
+    #[track_caller]
+    pub fn remove_if<Q>(&self, key: &Q, pred: impl FnOnce(&R) -> bool) -> Option<R>
     where
         R::Key: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        reentry::check(self.id(), "remove");
-        let hash = self.hash(key);
-        let mut shard = self.write_shard(self.shard_index(hash));
-        let occupied = shard
-            .table
-            .find_entry(hash, |e| e.record.key().borrow() == key)
-            .ok()?;
-        let stamp = self.next_stamp();
-        let (entry, _) = occupied.remove();
-        Some((entry.record, stamp))
+        self.remove_with_revision(key, pred)
+            .map(|(record, _)| record)
     }
 
-    /// Keeps only the records for which `f` returns `true`, one shard at a time (each shard
-    /// atomically; the map as a whole is not frozen). On a versioned map every removed record
-    /// takes a fresh revision.
+    /// `remove_if`, also returning the removal's revision.
+    #[inline]
+    #[track_caller]
+    pub(crate) fn remove_with_revision<Q>(
+        &self,
+        key: &Q,
+        pred: impl FnOnce(&R) -> bool,
+    ) -> Option<(R, u64)>
+    where
+        R::Key: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let _scope = reentry::enter(self.id(), "remove");
+        let hash = self.hash(key);
+        let mut shard = self.write_shard(hash);
+        let bucket = Self::find_bucket(&shard, hash, key)?;
+        if !pred(&shard.get_bucket(bucket).expect("bucket just found").record) {
+            return None;
+        }
+        let revision = self.begin_write(&shard, 1);
+        let (entry, _) = shard
+            .get_bucket_entry(bucket)
+            .ok()
+            .expect("bucket just found")
+            .remove();
+        Some((entry.record, revision))
+    }
+
+    /// Keeps only the records for which `f` returns `true`, one shard at a time: each shard
+    /// atomically, the map as a whole not frozen. On a versioned map every removed record
+    /// takes a fresh revision. Removed records are dropped after their shard's lock is released.
     ///
     /// # Panics
     ///
     /// If `f` calls into this same map (it would deadlock), or if `f` panics. Either way every
-    /// lock is released and the map stays consistent (records already removed stay removed).
+    /// lock is released and the map stays consistent: shards already done stay done, and the
+    /// shard `f` panicked in is left as it was.
+    #[track_caller]
     pub fn retain(&self, mut f: impl FnMut(&R) -> bool) {
-        let id = self.id();
-        reentry::check(id, "retain");
-        for idx in 0..self.shards.len() {
-            let mut shard = self.write_shard(idx);
-            let _scope = ClosureScope::enter(id, "retain");
-            shard.table.retain(|e| {
-                let keep = f(&e.record);
-                if !keep {
-                    self.next_stamp();
-                }
-                keep
-            });
-        }
-    }
-
-    /// Removes every record, one shard at a time. On a versioned map every removed record takes
-    /// a fresh revision. Records are dropped after their shard's lock is released.
-    pub fn clear(&self) {
-        reentry::check(self.id(), "clear");
-        for idx in 0..self.shards.len() {
+        let mut doomed: Vec<usize> = Vec::new();
+        for slot in self.shards.iter() {
             let removed = {
-                let mut shard = self.write_shard(idx);
-                self.take_revisions(shard.table.len());
-                mem::take(&mut shard.table)
+                let _scope = reentry::enter(self.id(), "retain");
+                let mut shard = slot.write();
+                doomed.clear();
+                doomed.extend(shard.iter_buckets().filter(|&bucket| {
+                    !f(&shard.get_bucket(bucket).expect("bucket listed").record)
+                }));
+                if doomed.is_empty() {
+                    continue;
+                }
+                self.begin_write(&shard, doomed.len() as u64);
+                doomed
+                    .iter()
+                    .map(|&bucket| {
+                        let entry = shard.get_bucket_entry(bucket).ok().expect("bucket listed");
+                        entry.remove().0
+                    })
+                    .collect::<Vec<_>>()
             };
             drop(removed);
         }
     }
 
-    // ----- snapshots -----------------------------------------------------------------------
-
-    /// A point-in-time copy of the map: exactly the records the map held at one instant between
-    /// this call's start and its end, however many threads write meanwhile.
-    ///
-    /// # Cost and stall
-    ///
-    /// The instant is fixed by write-locking every shard in turn and marking it, which copies
-    /// nothing: writers and readers wait for O(shards) lock handoffs, not for O(records) work.
-    /// The shards are then copied one at a time under a read lock, so readers never wait for a
-    /// copy. A writer that reaches a shard not yet copied copies that shard itself first
-    /// (copy-before-write): the longest a writer stalls is the time to clone one shard,
-    /// about `len() / shard_count()` records, never the whole map. Snapshots of the same map
-    /// run one at a time.
-    ///
-    /// # Panics
-    ///
-    /// If called from inside a closure on this map, or if cloning a record panics (the map is
-    /// left unchanged and writers are not affected).
-    pub fn snapshot(&self) -> Snapshot<R, M>
-    where
-        R: Clone,
-    {
-        let (copies, version) = self.point_in_time("snapshot", copy_shard::<R, M>);
-        Snapshot::from_parts(copies, version)
-    }
-
-    /// Runs `work` on every shard as it was at one instant (see [`crate::pass`]) and returns
-    /// the results in shard order with the revision at that instant. Writers wait for the
-    /// marking (O(shards) lock handoffs) and at most for one shard's `work`.
-    pub(crate) fn point_in_time<T: Send + 'static>(
-        &self,
-        op: &'static str,
-        work: fn(ShardView<'_, R, M>) -> T,
-    ) -> (Vec<T>, u64) {
-        reentry::check(self.id(), op);
-        let _one_at_a_time = self.pass_gate.lock();
-        let pass = Arc::new(Pass::new(self.shards.len(), work));
-        let _close = pass.close_on_drop();
-        let version = {
-            let mut guards: Vec<_> = self.shards.iter().map(|s| s.lock.write()).collect();
-            let version = self.current_revision();
-            for guard in &mut guards {
-                guard.pending = Some(pass.clone() as Arc<dyn PendingPass<R, M>>);
-            }
-            version
-        };
-        for idx in 0..self.shards.len() {
-            let shard = self.shards[idx].lock.read();
-            self.serve(&*pass, idx, &shard.table);
+    /// Removes every record, one shard at a time. On a versioned map every removed record takes
+    /// a fresh revision. Records are dropped after their shard's lock is released.
+    #[track_caller]
+    pub fn clear(&self) {
+        for slot in self.shards.iter() {
+            let removed = {
+                let _scope = reentry::enter(self.id(), "clear");
+                let mut shard = slot.write();
+                if shard.is_empty() {
+                    continue;
+                }
+                self.begin_write(&shard, shard.len() as u64);
+                mem::take(&mut *shard)
+            };
+            drop(removed);
         }
-        pass.close();
-        (pass.take_results(), version)
-    }
-
-    /// Hands shard `idx` to a pass, with what it needs of the map.
-    fn serve(&self, pass: &dyn PendingPass<R, M>, idx: usize, table: &Table<R, M>) {
-        let place = |key: &R::Key| {
-            let hash = self.hash(key);
-            (hash, self.shard_index(hash))
-        };
-        pass.serve(ShardView {
-            idx,
-            table,
-            published_len: self.shards[idx].len.load(Ordering::Relaxed),
-            place: &place,
-        });
-    }
-
-    /// Serves the pass still waiting on this shard, then forgets it. If the pass's work panics
-    /// (a record's `Clone` panicked), the mark stays, so the write that called this never happens
-    /// before the work does.
-    #[cold]
-    #[inline(never)]
-    fn serve_pending(&self, idx: usize, shard: &mut Shard<R, M>) {
-        if let Some(pending) = &shard.pending {
-            self.serve(&**pending, idx, &shard.table);
-        }
-        shard.pending = None;
     }
 }
 
-impl<R: Record, S: BuildHasher> ShardedMap<R, Revisioned, S> {
-    /// The latest revision issued; 0 for a new map.
-    #[inline]
-    pub fn version(&self) -> u64 {
-        self.current_revision()
-    }
-
-    /// A clone of the record with this key and the revision of its last write.
-    #[inline]
-    pub fn get_versioned<Q>(&self, key: &Q) -> Option<Versioned<R>>
-    where
-        R: Clone,
-        R::Key: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
-    {
-        self.with_entry(key, "get_versioned", |e| Versioned {
-            version: e.stamp,
-            value: e.record.clone(),
-        })
-    }
-
-    /// Stores `record` only if its key's current revision is `expected` (0: the key must be
-    /// absent) and returns the write's new revision. Otherwise nothing changes and the record
-    /// comes back in [`Conflict`] with the key's actual revision (0: absent).
-    ///
-    /// This is the cure for lost updates: read with `get_versioned`, decide, write with
-    /// `compare_and_swap`, and retry on `Conflict`.
-    #[inline]
-    pub fn compare_and_swap(&self, expected: u64, record: R) -> Result<u64, Conflict<R>> {
-        self.with_table_entry("compare_and_swap", record, |slot, record| match slot {
-            TableEntry::Occupied(mut occupied) => {
-                let entry = occupied.get_mut();
-                if entry.stamp != expected {
-                    return Err(Conflict {
-                        actual: entry.stamp,
-                        offered: record,
-                    });
-                }
-                let revision = self.next_stamp();
-                entry.stamp = revision;
-                entry.record = record;
-                Ok(revision)
-            }
-            TableEntry::Vacant(vacant) => {
-                if expected != 0 {
-                    return Err(Conflict {
-                        actual: 0,
-                        offered: record,
-                    });
-                }
-                let revision = self.next_stamp();
-                vacant.insert(Entry {
-                    stamp: revision,
-                    record,
-                });
-                Ok(revision)
-            }
-        })
+/// Panics unless `found` (the key of a record handed to the map for `key`'s slot) is `key`.
+#[track_caller]
+pub(crate) fn check_key<R: Record, Q: Eq + fmt::Debug + ?Sized>(op: &str, key: &Q, found: &R::Key)
+where
+    R::Key: Borrow<Q>,
+{
+    if found.borrow() != key {
+        panic!(
+            "mapsafe: `{op}` for key {key:?} was handed a record with key {found:?}; a record \
+             must be stored under its own key, so nothing was stored"
+        );
     }
 }
 
@@ -726,7 +739,15 @@ where
 {
     /// Shows the size, the shard count and (versioned) the revision; takes no lock.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut d = f.debug_struct("ShardedMap");
+        self.debug_as("ShardedMap", f)
+    }
+}
+
+impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
+    /// The map's `Debug` under another type name (generated maps show their own).
+    #[doc(hidden)]
+    pub fn debug_as(&self, name: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct(name);
         d.field("len", &self.len())
             .field("shards", &self.shard_count());
         if M::VERSIONED {
@@ -743,7 +764,7 @@ where
 pub trait AsEngine {
     /// The record type.
     type Record: Record;
-    /// [`Plain`] or [`Revisioned`].
+    /// [`Plain`] or [`VersionedMode`](crate::VersionedMode).
     type Mode: Mode;
     /// The hasher.
     type Hasher: BuildHasher;
@@ -764,14 +785,15 @@ impl<R: Record, M: Mode, S: BuildHasher> AsEngine for ShardedMap<R, M, S> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::VersionedMode;
     use core::mem::{offset_of, size_of};
 
     #[test]
-    fn shard_slot_keeps_the_revision_counter_off_the_lock_line() {
-        type Slot = ShardSlot<(u64, u64), Revisioned>;
+    fn shard_slot_keeps_the_shared_state_off_the_lock_line() {
+        type Slot = ShardSlot<(u64, u64), VersionedMode>;
         assert_eq!(size_of::<Slot>(), 128);
-        assert!(offset_of!(Slot, len) < 64);
-        assert_eq!(offset_of!(Slot, revision), 64);
+        assert!(offset_of!(Slot, served) < 64);
+        assert_eq!(offset_of!(Slot, shared), 64);
         type Big = ShardSlot<(String, [u64; 32]), Plain>;
         assert_eq!(size_of::<Big>(), 128);
     }
@@ -780,7 +802,7 @@ mod tests {
     fn empty_map_is_no_larger_than_a_pointer_pair_and_a_hasher() {
         // dashmap 6 with std's hasher is 40 bytes plus one 128-byte slot per shard, as we are.
         assert!(size_of::<ShardedMap<(u64, u64)>>() <= 40);
-        assert!(size_of::<ShardedMap<(u64, u64), Revisioned>>() <= 40);
+        assert!(size_of::<ShardedMap<(u64, u64), VersionedMode>>() <= 40);
     }
 
     #[test]
@@ -813,14 +835,14 @@ mod tests {
     }
 
     #[test]
-    fn revisions_live_in_shard_zero_for_every_shard_count() {
+    fn the_clock_lives_in_shard_zero_for_every_shard_count() {
         for shards in [1, 2, 64] {
-            let map: ShardedMap<(u64, u64), Revisioned> = ShardedMap::with_shards(shards);
+            let map: ShardedMap<(u64, u64), VersionedMode> = ShardedMap::with_shards(shards);
             for i in 0..100 {
                 let _ = map.insert((i, i));
             }
             assert_eq!(map.version(), 100);
-            assert_eq!(map.shards()[0].revision.0.load(Ordering::Relaxed), 100);
+            assert_eq!(map.shards[0].shared.clock.revision(), 100);
             map.clear();
             assert_eq!(map.version(), 200);
         }

@@ -1,94 +1,145 @@
 //! Point-in-time passes over every shard: what `snapshot` (copying) and `verify_consistency`
 //! (checking) are built on.
 //!
-//! A pass fixes its instant by write-locking every shard in turn and marking it, which does no
-//! per-record work. It then processes the shards one at a time under a read lock. A writer that
-//! reaches a shard the pass has not processed yet processes it first, on the pass's behalf
-//! (work-before-write), so every shard is seen exactly as it was at the instant, while no writer
-//! ever waits for more than one shard's worth of work.
+//! A pass fixes its instant with one atomic step on the map's clock (see `clock.rs`), holding
+//! no shard lock. It then visits the shards one at a time, each under its read lock, never
+//! holding one while it waits for another. A writer whose ticket shows that the pass's instant
+//! came first hands its shard to the pass before changing it (work-before-write). So every shard
+//! is seen exactly as it was at the instant, no call waits for more than one shard's worth of
+//! the pass's work, and the pass adds no lock-order cycle to any program.
+//!
+//! A panic in the pass's work (a record's `Clone`) fails the pass and only the pass: a writer
+//! that was serving it goes on with its own write, and the pass's caller panics with the
+//! original payload once every shard is released and the pass is closed.
 
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::any::Any;
+use core::hash::BuildHasher;
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::Arc;
 
-use crate::map::Table;
+use crate::map::ShardedMap;
 use crate::record::{Mode, Record};
+use crate::shard::{Debt, ShardView};
 use crate::sync::Mutex;
 
-/// One shard as a pass sees it.
-pub(crate) struct ShardView<'a, R: Record, M: Mode> {
-    /// The shard's index.
-    pub(crate) idx: usize,
-    /// Its records.
-    pub(crate) table: &'a Table<R, M>,
-    /// The size it publishes for `len()`.
-    pub(crate) published_len: usize,
-    /// A key's hash and the shard it belongs in, by the map's hasher.
-    pub(crate) place: &'a dyn Fn(&R::Key) -> (u64, usize),
-}
-
-/// Work owed to a pass in progress, left in every shard it has marked. Type-erased so that
-/// writers, whose records need not be `Clone`, can still serve a snapshot (whose records must
-/// be).
-pub(crate) trait PendingPass<R: Record, M: Mode>: Send + Sync {
-    /// Processes the shard unless it was processed already or the pass is over.
-    fn serve(&self, shard: ShardView<'_, R, M>);
-}
+/// Pass ids, unique in the process (a shard's served mark must never match a later pass).
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 /// The shared state of one pass: a result slot per shard.
-pub(crate) struct Pass<R: Record, M: Mode, T> {
-    /// Cleared once the pass has all its results (or gave up, on a panic): a shard still marked
-    /// with a closed pass is then just unmarked by its next writer.
-    open: AtomicBool,
+struct Pass<R: Record, M: Mode, T> {
+    id: u64,
+    /// Set (under the registry lock, before any writer can look the pass up) once the instant
+    /// is fixed.
+    threshold: AtomicU64,
+    failed: AtomicBool,
+    failure: Mutex<Option<Box<dyn Any + Send>>>,
     slots: Box<[Mutex<Option<T>>]>,
     work: fn(ShardView<'_, R, M>) -> T,
 }
 
-impl<R: Record, M: Mode, T> Pass<R, M, T> {
-    pub(crate) fn new(shards: usize, work: fn(ShardView<'_, R, M>) -> T) -> Self {
-        Pass {
-            open: AtomicBool::new(true),
-            slots: (0..shards).map(|_| Mutex::new(None)).collect(),
-            work,
+impl<R: Record, M: Mode, T: Send> Debt<R, M> for Pass<R, M, T> {
+    fn id(&self) -> u64 {
+        self.id
+    }
+
+    fn threshold(&self) -> u64 {
+        self.threshold.load(Ordering::Relaxed)
+    }
+
+    fn serve(&self, shard: ShardView<'_, R, M>) {
+        if self.failed.load(Ordering::Acquire) {
+            return;
         }
-    }
-
-    /// Ends the pass: writers that still find it in a shard skip the work.
-    pub(crate) fn close(&self) {
-        self.open.store(false, Ordering::Release);
-    }
-
-    /// Closes the pass when dropped (also on unwind), so a pass whose work panicked never leaves
-    /// writers working for nobody.
-    pub(crate) fn close_on_drop(&self) -> impl Drop + '_ {
-        struct Close<'a, R: Record, M: Mode, T>(&'a Pass<R, M, T>);
-        impl<R: Record, M: Mode, T> Drop for Close<'_, R, M, T> {
-            fn drop(&mut self) {
-                self.0.close();
+        let mut slot = self.slots[shard.idx].lock();
+        if slot.is_some() {
+            return;
+        }
+        match panic::catch_unwind(AssertUnwindSafe(|| (self.work)(shard))) {
+            Ok(result) => *slot = Some(result),
+            Err(payload) => {
+                self.failure.lock().get_or_insert(payload);
+                self.failed.store(true, Ordering::Release);
             }
         }
-        Close(self)
     }
+}
 
-    /// Every shard's result, in shard order. Call after every shard was served.
-    pub(crate) fn take_results(&self) -> Vec<T> {
-        self.slots
+/// Ends a pass when dropped (also on unwind): clears the clock's flag, then unregisters it, so
+/// no writer serves it again and its partial results are freed with it.
+struct Closing<'a, R: Record, M: Mode, S> {
+    map: &'a ShardedMap<R, M, S>,
+}
+
+impl<R: Record, M: Mode, S> Drop for Closing<'_, R, M, S> {
+    fn drop(&mut self) {
+        let shared = &self.map.shards[0].shared;
+        shared.clock.close();
+        *shared.open.lock() = None;
+    }
+}
+
+impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
+    /// Runs `work` on every shard as it was at one instant and returns the results in shard
+    /// order with the map's revision at that instant (0 on a plain map). The caller is inside
+    /// its re-entrancy scope.
+    ///
+    /// # Panics
+    ///
+    /// With the work's own panic payload if the work panicked on any shard (whichever thread
+    /// ran it); the map is left unchanged and unlocked.
+    pub(crate) fn run_pass<T: Send + 'static>(
+        &self,
+        work: fn(ShardView<'_, R, M>) -> T,
+    ) -> (Vec<T>, u64) {
+        let shared = self.shared();
+        let _one_at_a_time = shared.gate.lock();
+        let pass = Arc::new(Pass {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            threshold: AtomicU64::new(0),
+            failed: AtomicBool::new(false),
+            failure: Mutex::new(None),
+            slots: (0..self.shards.len()).map(|_| Mutex::new(None)).collect(),
+            work,
+        });
+        let closing = Closing { map: self };
+        let threshold = {
+            // Writers that see the flag look the pass up under this lock, so they find it
+            // with its threshold set.
+            let mut open = shared.open.lock();
+            *open = Some(pass.clone() as Arc<dyn Debt<R, M>>);
+            // Relaxed: the clock's Release below publishes it to every writer that sees the flag.
+            shared.open_id.store(pass.id, Ordering::Relaxed);
+            let threshold = if M::VERSIONED {
+                shared.clock.open_versioned()
+            } else {
+                shared.clock.open_plain()
+            };
+            pass.threshold.store(threshold, Ordering::Relaxed);
+            threshold
+        };
+        for slot in self.shards.iter() {
+            if pass.failed.load(Ordering::Acquire) {
+                break;
+            }
+            let table = slot.lock.read();
+            if slot.served.load(Ordering::Relaxed) != pass.id {
+                self.serve(&*pass, slot, &table);
+            }
+        }
+        drop(closing);
+        if let Some(payload) = pass.failure.lock().take() {
+            panic::resume_unwind(payload);
+        }
+        let results = pass
+            .slots
             .iter()
             .map(|slot| {
                 slot.lock()
                     .take()
                     .expect("mapsafe bug: a point-in-time pass finished with a shard unserved")
             })
-            .collect()
-    }
-}
-
-impl<R: Record, M: Mode, T: Send> PendingPass<R, M> for Pass<R, M, T> {
-    fn serve(&self, shard: ShardView<'_, R, M>) {
-        if !self.open.load(Ordering::Acquire) {
-            return;
-        }
-        let mut slot = self.slots[shard.idx].lock();
-        if slot.is_none() {
-            *slot = Some((self.work)(shard));
-        }
+            .collect();
+        (results, if M::VERSIONED { threshold } else { 0 })
     }
 }

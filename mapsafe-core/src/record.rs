@@ -58,50 +58,51 @@ where
 mod sealed {
     pub trait Sealed {}
     impl Sealed for super::Plain {}
-    impl Sealed for super::Revisioned {}
+    impl Sealed for super::VersionedMode {}
 }
 
-/// Whether a map stamps its writes with revisions. Sealed: the two modes are [`Plain`] and
-/// [`Revisioned`].
+/// Whether a map is versioned (stamps its writes with revisions) or plain. Sealed: the two
+/// modes are [`Plain`] and [`VersionedMode`].
 pub trait Mode: sealed::Sealed + Send + Sync + 'static {
     /// What each entry stores about its last write: nothing, or its revision.
-    type Stamp: Copy + Send + Sync + Debug + 'static;
-    /// `true` for [`Revisioned`].
+    type Revision: Copy + Send + Sync + Debug + PartialEq + 'static;
+    /// `true` for [`VersionedMode`].
     const VERSIONED: bool;
-    /// Builds a stamp from a revision (ignored by [`Plain`]).
-    fn stamp(revision: u64) -> Self::Stamp;
-    /// The revision a stamp carries (0 for [`Plain`]).
-    fn revision(stamp: Self::Stamp) -> u64;
+    /// The stored form of a revision (nothing for [`Plain`]).
+    fn revision(revision: u64) -> Self::Revision;
+    /// The revision a stored form carries (0 for [`Plain`]).
+    fn number(revision: Self::Revision) -> u64;
 }
 
-/// Mode of a map without revisions: writes carry no stamp and cost no shared counter.
+/// The mode of a plain map: writes carry no revision and touch no shared counter.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Plain;
 
-/// Mode of a versioned map: every write takes the next value of one map-wide revision counter.
+/// The mode of a versioned map: every write takes the next value of one map-wide revision
+/// counter.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Revisioned;
+pub struct VersionedMode;
 
 impl Mode for Plain {
-    type Stamp = ();
+    type Revision = ();
     const VERSIONED: bool = false;
     #[inline(always)]
-    fn stamp(_: u64) {}
+    fn revision(_: u64) {}
     #[inline(always)]
-    fn revision(_: ()) -> u64 {
+    fn number(_: ()) -> u64 {
         0
     }
 }
 
-impl Mode for Revisioned {
-    type Stamp = u64;
+impl Mode for VersionedMode {
+    type Revision = u64;
     const VERSIONED: bool = true;
     #[inline(always)]
-    fn stamp(revision: u64) -> u64 {
+    fn revision(revision: u64) -> u64 {
         revision
     }
     #[inline(always)]
-    fn revision(stamp: u64) -> u64 {
-        stamp
+    fn number(revision: u64) -> u64 {
+        revision
     }
 }

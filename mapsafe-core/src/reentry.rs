@@ -1,48 +1,68 @@
-//! Detects a call into a map from inside one of its own closures, which would deadlock.
+//! Detects a call into a map from inside one of its own operations, which could deadlock.
 //!
-//! While a `read`, `update` or `retain` closure runs, this thread holds a shard lock. A second
-//! call on the same map from inside it could need the same lock (a guaranteed deadlock for a
-//! write lock, and a likely one for a read lock behind a queued writer), so every operation
-//! first checks this thread's list of maps whose closures are running and panics instead.
+//! While an operation holds a shard lock, user code may run under it: the operation's closure
+//! (`read`, `update`, `retain`, `entry`, a transaction, ...) or a record's `Clone`, `Hash`, `Eq`
+//! or `Drop`. A second call on the same map from there could need the same lock (a certain
+//! deadlock for a write lock, a likely one for a read lock behind a queued writer), so every
+//! locking operation enters a [`Scope`] for its map before it locks, and entering a scope for a
+//! map this thread is already inside panics instead.
 //!
-//! The innermost running closure lives in two `Cell`s, so entering and leaving a closure that is
-//! not nested in another costs two plain thread-local stores; only closures nested inside
-//! closures of other maps touch the `Vec` of outer ones.
+//! The innermost scope lives in two `Cell`s, so entering and leaving a scope that is not nested
+//! in another costs a few thread-local loads and stores; only operations nested inside closures
+//! of other maps touch the `Vec` of outer ones.
 
 use std::cell::{Cell, RefCell};
 
-/// A map id and the operation whose closure is running on it.
+use crate::sync::thread_local;
+
+/// A map id and the operation running on it.
 type Active = (usize, &'static str);
 
 /// Map ids are addresses of live maps, never 0.
 const NONE: Active = (0, "");
 
 thread_local! {
-    /// The map of the innermost running closure, or 0; the fast path only reads this.
+    /// The map of the innermost running operation, or 0.
     static INNERMOST: Cell<usize> = const { Cell::new(0) };
-    /// The operation of the innermost running closure.
+    /// The innermost running operation.
     static INNERMOST_OP: Cell<&'static str> = const { Cell::new("") };
-    /// The closures the innermost one is nested in, outermost first.
+    /// The operations the innermost one is nested in, outermost first.
     static OUTER: RefCell<Vec<Active>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Panics if a closure of map `id` is running on this thread.
+/// Marks map `id` as running `op` on this thread until dropped (also on unwind).
+pub(crate) struct Scope {
+    nested: bool,
+}
+
+/// Enters a scope for `op` on map `id`.
+///
+/// # Panics
+///
+/// If this thread is already inside an operation on map `id`, with a message naming both
+/// operations and pointing at the caller's line.
 #[inline(always)]
-pub(crate) fn check(id: usize, op: &'static str) {
-    let innermost = INNERMOST.get();
-    if innermost != 0 {
-        check_slow(innermost, id, op);
+#[track_caller]
+pub(crate) fn enter(id: usize, op: &'static str) -> Scope {
+    let enclosing = INNERMOST.with(Cell::get);
+    if enclosing != 0 {
+        return enter_nested(enclosing, id, op);
     }
+    INNERMOST.with(|c| c.set(id));
+    INNERMOST_OP.with(|c| c.set(op));
+    Scope { nested: false }
 }
 
 #[cold]
 #[inline(never)]
-fn check_slow(innermost: usize, id: usize, op: &'static str) {
-    let outer = if innermost == id {
-        Some(INNERMOST_OP.get())
+#[track_caller]
+fn enter_nested(enclosing: usize, id: usize, op: &'static str) -> Scope {
+    let outer = if enclosing == id {
+        Some(INNERMOST_OP.with(Cell::get))
     } else {
-        OUTER.with_borrow(|outer| {
+        OUTER.with(|outer| {
             outer
+                .borrow()
                 .iter()
                 .rev()
                 .find(|(map, _)| *map == id)
@@ -51,40 +71,27 @@ fn check_slow(innermost: usize, id: usize, op: &'static str) {
     };
     if let Some(outer) = outer {
         panic!(
-            "mapsafe: `{op}` was called on a map from inside a `{outer}` closure on the same map; \
-             the closure holds a shard lock, so this call would deadlock. Finish the closure \
+            "mapsafe: `{op}` was called on a map from inside `{outer}` on the same map (from its \
+             closure, or from a record's `Clone`, `Hash`, `Eq` or `Drop` that `{outer}` runs \
+             under its lock); the lock is held, so this call would deadlock. Finish `{outer}` \
              first, then call `{op}` (return what you need from the closure)"
         );
     }
+    let enclosing_op = INNERMOST_OP.with(|c| c.replace(op));
+    INNERMOST.with(|c| c.set(id));
+    OUTER.with(|outer| outer.borrow_mut().push((enclosing, enclosing_op)));
+    Scope { nested: true }
 }
 
-/// Marks map `id` as running a closure of `op` until dropped (also on unwind).
-pub(crate) struct ClosureScope {
-    nested: bool,
-}
-
-impl ClosureScope {
-    #[inline(always)]
-    pub(crate) fn enter(id: usize, op: &'static str) -> Self {
-        let enclosing = INNERMOST.replace(id);
-        let enclosing_op = INNERMOST_OP.replace(op);
-        let nested = enclosing != 0;
-        if nested {
-            OUTER.with_borrow_mut(|outer| outer.push((enclosing, enclosing_op)));
-        }
-        ClosureScope { nested }
-    }
-}
-
-impl Drop for ClosureScope {
+impl Drop for Scope {
     #[inline(always)]
     fn drop(&mut self) {
         let enclosing = if self.nested {
-            OUTER.with_borrow_mut(Vec::pop).unwrap_or(NONE)
+            OUTER.with(|outer| outer.borrow_mut().pop()).unwrap_or(NONE)
         } else {
             NONE
         };
-        INNERMOST.set(enclosing.0);
-        INNERMOST_OP.set(enclosing.1);
+        INNERMOST.with(|c| c.set(enclosing.0));
+        INNERMOST_OP.with(|c| c.set(enclosing.1));
     }
 }

@@ -6,3 +6,9 @@
 pub(crate) use parking_lot::{Mutex, RwLock, RwLockWriteGuard};
 #[cfg(feature = "shuttle")]
 pub(crate) use shuttle_parking_lot::{Mutex, RwLock, RwLockWriteGuard};
+
+// Per-thread state (the re-entrancy scopes) must be per shuttle task under the scheduler.
+#[cfg(feature = "shuttle")]
+pub(crate) use shuttle::thread_local;
+#[cfg(not(feature = "shuttle"))]
+pub(crate) use std::thread_local;

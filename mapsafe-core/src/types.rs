@@ -55,9 +55,9 @@ impl<V> LoadOrStore<V> {
 /// # Example
 ///
 /// ```
-/// use mapsafe_core::{Revisioned, ShardedMap, Versioned};
+/// use mapsafe_core::{VersionedMode, ShardedMap, Versioned};
 ///
-/// let map: ShardedMap<(u32, &str), Revisioned> = ShardedMap::new();
+/// let map: ShardedMap<(u32, &str), VersionedMode> = ShardedMap::new();
 /// let _ = map.insert((1, "a"));
 /// assert_eq!(map.get_versioned(&1), Some(Versioned { version: 1, value: (1, "a") }));
 /// ```
@@ -75,9 +75,9 @@ pub struct Versioned<V> {
 /// # Example
 ///
 /// ```
-/// use mapsafe_core::{Conflict, Revisioned, ShardedMap};
+/// use mapsafe_core::{Conflict, VersionedMode, ShardedMap};
 ///
-/// let map: ShardedMap<(u32, &str), Revisioned> = ShardedMap::new();
+/// let map: ShardedMap<(u32, &str), VersionedMode> = ShardedMap::new();
 /// let rev = map.compare_and_swap(0, (1, "a")).unwrap();
 /// let err = map.compare_and_swap(0, (1, "b")).unwrap_err();
 /// assert_eq!(err, Conflict { actual: rev, offered: (1, "b") });

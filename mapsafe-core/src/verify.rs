@@ -4,8 +4,9 @@ use core::fmt;
 use core::hash::BuildHasher;
 
 use crate::map::ShardedMap;
-use crate::pass::ShardView;
 use crate::record::{Mode, Record};
+use crate::reentry;
+use crate::shard::ShardView;
 
 /// A healthy map's vital signs, from `verify_consistency`.
 ///
@@ -215,7 +216,9 @@ fn check_shard<R: Record, M: Mode>(shard: ShardView<'_, R, M>) -> ShardFindings<
         let kind = if expected != idx {
             Some(ViolationKind::WrongShard { expected })
         } else {
-            match table.find(hash, |e| e.record.key() == record_key) {
+            // `e.hash == hash` is how every lookup filters, so a record filed under its old
+            // hash is never found by its new key.
+            match table.find(hash, |e| e.hash == hash && e.record.key() == record_key) {
                 None => Some(ViolationKind::Unreachable),
                 Some(found) if !core::ptr::eq(found, entry) => Some(ViolationKind::DuplicateKey),
                 Some(_) => None,
@@ -229,7 +232,7 @@ fn check_shard<R: Record, M: Mode>(shard: ShardView<'_, R, M>) -> ShardFindings<
             });
         }
         if M::VERSIONED {
-            revisions.push((M::revision(entry.stamp), record_key.clone()));
+            revisions.push((M::number(entry.revision), record_key.clone()));
         }
     }
     ShardFindings {
@@ -249,8 +252,7 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
     /// 4. versioned: every revision is ≤ `version()`, and no two entries share one.
     ///
     /// It fixes its instant as [`snapshot`](Self::snapshot) does and checks one shard at a time,
-    /// so a writer waits at most for one shard's check, never for the whole map; readers never
-    /// wait. It costs O(records), plus a sort of the revisions on a versioned map.
+    /// so a call waits at most for one shard's check, never for the whole map. It costs O(records), plus a sort of the revisions on a versioned map.
     ///
     /// # Example
     ///
@@ -262,8 +264,10 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
     /// assert_eq!(map.verify_consistency().unwrap().entries, 1);
     /// ```
     #[must_use = "the result says whether the map is consistent"]
+    #[track_caller]
     pub fn verify_consistency(&self) -> Result<ConsistencyReport, ConsistencyError> {
-        let (findings, version) = self.point_in_time("verify_consistency", check_shard::<R, M>);
+        let _scope = reentry::enter(self.id(), "verify_consistency");
+        let (findings, version) = self.run_pass(check_shard::<R, M>);
         let mut violations = Vec::new();
         let mut revisions = Vec::new();
         let mut sizes = Vec::with_capacity(findings.len());
@@ -315,10 +319,10 @@ mod tests {
     //! Invariants no public operation can break, broken by hand to prove they are checked.
 
     use super::*;
-    use crate::Revisioned;
+    use crate::VersionedMode;
     use core::sync::atomic::Ordering;
 
-    type Map = ShardedMap<(u64, u64), Revisioned>;
+    type Map = ShardedMap<(u64, u64), VersionedMode>;
 
     fn map_with(n: u64) -> Map {
         let map = Map::with_shards(2);
@@ -336,8 +340,8 @@ mod tests {
     #[test]
     fn catches_a_published_len_that_disagrees_with_the_table() {
         let map = map_with(10);
-        map.shards()[1].len.fetch_add(3, Ordering::Relaxed);
-        let counted = map.shards()[1].lock.read().table.len();
+        map.shards[1].len.fetch_add(3, Ordering::Relaxed);
+        let counted = map.shards[1].lock.read().len();
         assert_eq!(
             kinds(&map),
             [ViolationKind::LenMismatch {
@@ -351,13 +355,13 @@ mod tests {
     fn catches_a_revision_newer_than_the_map() {
         let map = map_with(3);
         let mut shard = map
-            .shards()
+            .shards
             .iter()
             .find(|s| s.len.load(Ordering::Relaxed) > 0)
             .unwrap()
             .lock
             .write();
-        shard.table.iter_mut().next().unwrap().stamp = 42;
+        shard.iter_mut().next().unwrap().revision = 42;
         drop(shard);
         assert_eq!(
             kinds(&map),
@@ -371,11 +375,11 @@ mod tests {
     #[test]
     fn catches_two_entries_sharing_a_revision() {
         let map = map_with(20);
-        for slot in map.shards() {
-            for entry in slot.lock.write().table.iter_mut() {
+        for slot in map.shards.iter() {
+            for entry in slot.lock.write().iter_mut() {
                 // Key 1 was written at revision 2; give key 0 the same.
                 if entry.record.0 == 0 {
-                    entry.stamp = 2;
+                    entry.revision = 2;
                 }
             }
         }

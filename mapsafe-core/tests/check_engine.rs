@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use mapsafe_core::check::{Checker, Config};
-use mapsafe_core::{Plain, Revisioned, ShardedMap};
+use mapsafe_core::{Plain, ShardedMap, VersionedMode};
 
 fn make(key: u64, nonce: u64) -> (u64, u64) {
     (key, nonce)
@@ -36,11 +36,11 @@ fn real_engine_passes_many_seeds_plain() {
 fn real_engine_passes_many_seeds_versioned() {
     let checker = Checker::new(make)
         .updater(bump)
-        .name("ShardedMap<(u64, u64), Revisioned>");
+        .name("ShardedMap<(u64, u64), VersionedMode>");
     let start = Instant::now();
     let report = checker
         .run_seeds(
-            || ShardedMap::<(u64, u64), Revisioned>::with_shards(8),
+            || ShardedMap::<(u64, u64), VersionedMode>::with_shards(8),
             seeds(),
         )
         .unwrap_or_else(|failure| panic!("{failure}"));
@@ -51,7 +51,10 @@ fn real_engine_passes_many_seeds_versioned() {
 fn real_engine_passes_without_an_updater() {
     let checker = Checker::new(make).config(Config::new().seed(99));
     let report = checker
-        .run_seeds(|| ShardedMap::<(u64, u64), Revisioned>::with_shards(2), 20)
+        .run_seeds(
+            || ShardedMap::<(u64, u64), VersionedMode>::with_shards(2),
+            20,
+        )
         .unwrap_or_else(|failure| panic!("{failure}"));
     println!("{report}");
 }

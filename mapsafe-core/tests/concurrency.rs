@@ -7,7 +7,7 @@ use std::sync::Barrier;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread;
 
-use mapsafe_core::{LoadOrStore, Plain, Revisioned, ShardedMap};
+use mapsafe_core::{LoadOrStore, Plain, ShardedMap, VersionedMode};
 
 /// splitmix64: small, seedable, good enough to pick keys.
 struct Rng(u64);
@@ -194,7 +194,7 @@ fn load_or_store_race_stores_each_key_exactly_once() {
 fn compare_and_swap_retry_loses_no_increment() {
     let seed = seed("compare_and_swap_retry_loses_no_increment");
     let keys = 8;
-    let map: ShardedMap<(u64, u64), Revisioned> = ShardedMap::with_shards(4);
+    let map: ShardedMap<(u64, u64), VersionedMode> = ShardedMap::with_shards(4);
     let barrier = Barrier::new(THREADS as usize);
     let per_thread = 20_000;
     let conflicts: u64 = thread::scope(|s| {
@@ -307,7 +307,7 @@ fn versioned_snapshot_holds_exactly_the_writes_up_to_its_version() {
     let seed = seed("versioned_snapshot_holds_exactly_the_writes_up_to_its_version");
     const KEYS: u64 = 48;
     let writers = 3;
-    let map: ShardedMap<(u64, u64), Revisioned> = ShardedMap::with_shards(8);
+    let map: ShardedMap<(u64, u64), VersionedMode> = ShardedMap::with_shards(8);
     let done = AtomicBool::new(false);
     let (logs, snapshots) = thread::scope(|s| {
         let handles: Vec<_> = (0..writers)
@@ -386,7 +386,7 @@ fn versioned_snapshot_holds_exactly_the_writes_up_to_its_version() {
 #[test]
 fn verify_raises_no_false_alarm_under_writers() {
     let seed = seed("verify_raises_no_false_alarm_under_writers");
-    let map: ShardedMap<(u64, u64), Revisioned> = ShardedMap::with_shards(8);
+    let map: ShardedMap<(u64, u64), VersionedMode> = ShardedMap::with_shards(8);
     let done = AtomicBool::new(false);
     thread::scope(|s| {
         for t in 0..2 {
@@ -419,7 +419,7 @@ fn verify_raises_no_false_alarm_under_writers() {
 #[test]
 fn verify_checks_a_point_in_time_cut_under_writers() {
     let seed = seed("verify_checks_a_point_in_time_cut_under_writers");
-    let map: ShardedMap<(u64, u64), Revisioned> = ShardedMap::with_shards(8);
+    let map: ShardedMap<(u64, u64), VersionedMode> = ShardedMap::with_shards(8);
     let writing = AtomicU64::new(2);
     let next_key = AtomicU64::new(0);
     let checks = thread::scope(|s| {

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use mapsafe_core::check::{Checker, Config, Target};
-use mapsafe_core::{LoadOrStore, Plain, Revisioned, ShardedMap};
+use mapsafe_core::{LoadOrStore, Plain, ShardedMap, VersionedMode};
 
 const DEADLINE: Duration = Duration::from_secs(10);
 
@@ -83,7 +83,7 @@ fn panics_in_closures<M: mapsafe_core::Mode>() {
 
     let m = Arc::clone(&map);
     let out = within_deadline("update", move || {
-        m.update(&5, |v| {
+        let _ = m.update(&5, |v| {
             *v = 999;
             panic!("boom in update")
         });
@@ -111,7 +111,7 @@ fn panics_in_closures<M: mapsafe_core::Mode>() {
 #[test]
 fn panicking_closures_leave_the_map_unlocked_and_consistent() {
     panics_in_closures::<Plain>();
-    panics_in_closures::<Revisioned>();
+    panics_in_closures::<VersionedMode>();
 }
 
 #[test]
@@ -144,7 +144,7 @@ fn a_panicking_clone_during_snapshot_leaves_the_map_usable() {
 
 /// Every call a closure could make on its own map.
 /// A call on a map, named.
-type Call = (&'static str, fn(&Map<Revisioned>));
+type Call = (&'static str, fn(&Map<VersionedMode>));
 
 fn reentrant_calls() -> Vec<Call> {
     vec![
@@ -188,7 +188,7 @@ fn reentrant_calls() -> Vec<Call> {
 
 #[test]
 fn every_reentrant_call_panics_and_none_hangs() {
-    type Outer = fn(&Map<Revisioned>, &dyn Fn(&Map<Revisioned>));
+    type Outer = fn(&Map<VersionedMode>, &dyn Fn(&Map<VersionedMode>));
     let outers: [(&str, Outer); 3] = [
         ("read", |m, inner| {
             let _ = m.read(&1, |_| inner(m));
@@ -205,7 +205,7 @@ fn every_reentrant_call_panics_and_none_hangs() {
     ];
     for (outer_name, outer) in outers {
         for (inner_name, inner) in reentrant_calls() {
-            let map = Arc::new(ShardedMap::<(u64, u64), Revisioned>::with_shards(1));
+            let map = Arc::new(ShardedMap::<(u64, u64), VersionedMode>::with_shards(1));
             let _ = map.insert((1, 0));
             let m = Arc::clone(&map);
             let what = format!("`{inner_name}` inside `{outer_name}`");
@@ -221,7 +221,7 @@ fn every_reentrant_call_panics_and_none_hangs() {
     }
 }
 
-fn assert_usable(map: &Arc<Map<Revisioned>>, what: &str) {
+fn assert_usable(map: &Arc<Map<VersionedMode>>, what: &str) {
     let m = Arc::clone(map);
     within_deadline(what, move || {
         let _ = m.insert((2, 2));
@@ -334,7 +334,7 @@ fn no_value_is_leaked_or_dropped_twice() {
     let reg = Arc::new(Registry::default());
     {
         let map = ShardedMap::<(u64, Tracked), Plain>::with_shards(4);
-        let versioned = ShardedMap::<(u64, Tracked), Revisioned>::with_shards(4);
+        let versioned = ShardedMap::<(u64, Tracked), VersionedMode>::with_shards(4);
         for round in 0..4 {
             every_operation(&map, &reg, round);
             every_operation(&versioned, &reg, round);
@@ -353,7 +353,7 @@ fn no_value_is_leaked_or_dropped_twice() {
 fn no_value_is_leaked_under_concurrent_writers_and_snapshots() {
     let reg = Arc::new(Registry::default());
     {
-        let map = ShardedMap::<(u64, Tracked), Revisioned>::with_shards(8);
+        let map = ShardedMap::<(u64, Tracked), VersionedMode>::with_shards(8);
         std::thread::scope(|s| {
             for t in 0..3_u64 {
                 let (map, reg) = (&map, &reg);
@@ -433,7 +433,7 @@ fn soak() {
         .run_for(|| Map::<Plain>::with_shards(8), budget)
         .unwrap_or_else(|failure| panic!("{failure}"));
     let versioned = checker
-        .run_for(|| Map::<Revisioned>::with_shards(8), budget)
+        .run_for(|| Map::<VersionedMode>::with_shards(8), budget)
         .unwrap_or_else(|failure| panic!("{failure}"));
     println!(
         "soak, {:?}:\n  plain: {plain}\n  versioned: {versioned}",

@@ -20,14 +20,14 @@ use std::hash::{BuildHasherDefault, DefaultHasher as SipHasher};
 use std::sync::Arc;
 
 use mapsafe_core::check::Target;
-use mapsafe_core::{LoadOrStore, Revisioned, ShardedMap};
+use mapsafe_core::{LoadOrStore, ShardedMap, VersionedMode};
 use shuttle::thread;
 
 /// A fixed hasher: the same keys land in the same shards in every schedule, so a failing
 /// schedule replays.
 type Fixed = BuildHasherDefault<SipHasher>;
 type Rec = (u64, u64);
-type Map = ShardedMap<Rec, Revisioned, Fixed>;
+type Map = ShardedMap<Rec, VersionedMode, Fixed>;
 
 fn iterations() -> usize {
     std::env::var("MAPSAFE_SHUTTLE_ITERS")

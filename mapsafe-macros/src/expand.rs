@@ -65,7 +65,7 @@ impl<'c, 'a> Context<'c, 'a> {
         let p = private();
         let record = input.ident;
         let mode = if args.versioned.is_some() {
-            quote!(#p::Revisioned)
+            quote!(#p::VersionedMode)
         } else {
             quote!(#p::Plain)
         };

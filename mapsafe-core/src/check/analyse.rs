@@ -240,15 +240,17 @@ impl<'a, R: Record + Clone + PartialEq + Debug> Analysis<'a, R> {
                             self.push(key, i, call, ret, Kind::Read(None));
                         }
                     }
+                    // A kept record was read while the predicate saw it. A removal takes effect
+                    // when the retain commits the record's shard (all of a shard's removals at
+                    // once), so anywhere from the predicate's call to the retain's return.
                     for visit in visits {
                         let key = self.key_of(&visit.record).expect("checked by spread");
                         let vid = self.vid(key, &visit.record);
-                        let kind = if visit.kept {
-                            Kind::ReadValue(vid)
+                        if visit.kept {
+                            self.push(key, i, visit.t1, visit.t2, Kind::ReadValue(vid));
                         } else {
-                            Kind::Drop(vid)
-                        };
-                        self.push(key, i, visit.t1, visit.t2, kind);
+                            self.push(key, i, visit.t1, ret, Kind::Drop(vid));
+                        }
                     }
                 }
                 (Op::Clear, Outcome::Clear) => {

@@ -45,12 +45,12 @@
 //!
 //! ```
 //! use mapsafe_core::check::{Checker, Config};
-//! use mapsafe_core::{Revisioned, ShardedMap};
+//! use mapsafe_core::{VersionedMode, ShardedMap};
 //!
 //! // `make(key, nonce)`: a record whose key comes from `key` and whose contents from `nonce`.
 //! let checker = Checker::new(|key, nonce| (key, nonce))
 //!     .config(Config::new().threads(2).ops_per_thread(100).seed(7));
-//! let map: ShardedMap<(u64, u64), Revisioned> = ShardedMap::with_shards(4);
+//! let map: ShardedMap<(u64, u64), VersionedMode> = ShardedMap::with_shards(4);
 //! let report = checker.run(&map).expect("the engine is linearizable");
 //! assert_eq!(report.runs, 1);
 //! println!("{report}");
@@ -476,7 +476,7 @@ mod tests {
     use super::target::Target;
     use super::workload::Workload;
     use super::{Config, generated_consistency_test, parse_number};
-    use crate::{Plain, Revisioned, ShardedMap};
+    use crate::{Plain, ShardedMap, VersionedMode};
 
     #[test]
     fn seeds_parse_in_decimal_and_in_the_hex_reports_print() {
@@ -531,7 +531,7 @@ mod tests {
         for versioned in [false, true] {
             let start = Instant::now();
             if versioned {
-                generated_consistency_test("pairs", ShardedMap::<_, Revisioned>::new, make);
+                generated_consistency_test("pairs", ShardedMap::<_, VersionedMode>::new, make);
             } else {
                 generated_consistency_test("pairs", ShardedMap::<_, Plain>::new, make);
             }

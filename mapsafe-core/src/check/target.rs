@@ -8,7 +8,7 @@ use core::fmt::Debug;
 use core::hash::BuildHasher;
 
 use crate::map::ShardedMap;
-use crate::record::{Mode, Plain, Record, Revisioned};
+use crate::record::{Plain, Record, VersionedMode};
 use crate::types::{Conflict, LoadOrStore};
 
 /// The key type of a target's records.
@@ -81,23 +81,20 @@ macro_rules! common_ops {
         }
 
         fn insert(&self, record: R) -> (Option<R>, u64) {
-            let (old, stamp) = self.insert_stamped(record);
-            (old, <Self as AsMode>::M::revision(stamp))
+            self.insert_with_revision(record)
         }
 
         fn load_or_store(&self, record: R) -> (LoadOrStore<R>, u64) {
-            let (out, stamp) = self.load_or_store_stamped(record);
-            (out, <Self as AsMode>::M::revision(stamp))
+            self.load_or_store_with_revision(record)
         }
 
         fn update(&self, key: &R::Key, edit: &mut EditFn<'_, R>) -> Option<u64> {
-            self.update_stamped(key, |view| edit(view))
-                .map(|((), stamp)| <Self as AsMode>::M::revision(stamp))
+            self.update_with_revision(key, |view| edit(view))
+                .map(|((), revision)| revision)
         }
 
         fn remove(&self, key: &R::Key) -> Option<(R, u64)> {
-            self.remove_stamped(key)
-                .map(|(record, stamp)| (record, <Self as AsMode>::M::revision(stamp)))
+            self.remove_with_revision(key, |_| true)
         }
 
         fn retain(&self, keep: &mut dyn FnMut(&R) -> bool) {
@@ -118,15 +115,6 @@ macro_rules! common_ops {
                 .map_err(|err| err.to_string())
         }
     };
-}
-
-/// Names the mode inside `common_ops!`.
-trait AsMode {
-    type M: Mode;
-}
-
-impl<R: Record, M: Mode, S> AsMode for ShardedMap<R, M, S> {
-    type M = M;
 }
 
 impl<R, S> Target for ShardedMap<R, Plain, S>
@@ -157,7 +145,7 @@ where
     }
 }
 
-impl<R, S> Target for ShardedMap<R, Revisioned, S>
+impl<R, S> Target for ShardedMap<R, VersionedMode, S>
 where
     R: Record + Clone + PartialEq + Debug,
     S: BuildHasher,

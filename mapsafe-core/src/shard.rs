@@ -1,0 +1,165 @@
+//! The shard layer: what a shard stores, its lock, and the guard that publishes its size.
+//!
+//! This module depends on nothing but the record and clock types; the map, the passes, entries
+//! and transactions are built on it.
+
+use core::ops::{Deref, DerefMut};
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use hashbrown::HashTable;
+
+use crate::clock::Clock;
+use crate::record::{Mode, Record};
+use crate::sync::{Mutex, RwLock, RwLockWriteGuard};
+
+/// One stored record, the revision of its last write, and its key's hash.
+///
+/// The hash is stored so that the table never calls the user's `Hash` again: hashbrown rehashes
+/// when it grows or when tombstones use up its room, and a `Hash` that panicked there would make
+/// hashbrown drop every record it had not yet moved. It also makes growth cheaper (no key is
+/// hashed twice) and lets a lookup skip `Eq` on records whose hash differs.
+pub(crate) struct Entry<R: Record, M: Mode> {
+    pub(crate) hash: u64,
+    pub(crate) revision: M::Revision,
+    pub(crate) record: R,
+}
+
+/// A shard's records.
+pub(crate) type Table<R, M> = HashTable<Entry<R, M>>;
+
+/// The hash hashbrown needs when it moves an entry: the stored one, never the user's `Hash`.
+#[inline(always)]
+pub(crate) fn stored_hash<R: Record, M: Mode>(entry: &Entry<R, M>) -> u64 {
+    entry.hash
+}
+
+/// One shard as a pass sees it.
+pub(crate) struct ShardView<'a, R: Record, M: Mode> {
+    /// The shard's index.
+    pub(crate) idx: usize,
+    /// Its records.
+    pub(crate) table: &'a Table<R, M>,
+    /// The size it publishes for `len()`.
+    pub(crate) published_len: usize,
+    /// A key's hash and the shard it belongs in, by the map's hasher.
+    pub(crate) place: &'a dyn Fn(&R::Key) -> (u64, usize),
+}
+
+/// Work a point-in-time pass may still be owed by a shard: what a writer that finds the pass
+/// open hands its shard to before changing it. Type-erased so that writers, whose records need
+/// not be `Clone`, can serve a snapshot (whose records must be).
+pub(crate) trait Debt<R: Record, M: Mode>: Send + Sync {
+    /// The pass's unique id (ids are never reused).
+    fn id(&self) -> u64;
+    /// The clock count at the pass's instant: a ticket whose count is at least this was taken
+    /// after the instant.
+    fn threshold(&self) -> u64;
+    /// Hands the shard to the pass, unless the pass has it already or has failed. Never
+    /// panics: a panic in the pass's work fails the pass, not the caller.
+    fn serve(&self, shard: ShardView<'_, R, M>);
+}
+
+/// What the map keeps beside its shards: the clock and the pass registry. It lives in shard 0's
+/// second cache line (see [`ShardSlot`]).
+#[repr(align(64))]
+pub(crate) struct Shared<R: Record, M: Mode> {
+    pub(crate) clock: Clock,
+    /// Bumped around a transaction's publication of its shards' sizes, so `len()` never adds
+    /// up part of one (odd while one publishes).
+    pub(crate) publishing: AtomicU64,
+    /// The id of the open pass (0: none yet), readable without a lock.
+    pub(crate) open_id: AtomicU64,
+    /// The open pass, for writers that owe it their shard.
+    pub(crate) open: Mutex<Option<Arc<dyn Debt<R, M>>>>,
+    /// Passes run one at a time.
+    pub(crate) gate: Mutex<()>,
+}
+
+impl<R: Record, M: Mode> Default for Shared<R, M> {
+    fn default() -> Self {
+        Shared {
+            clock: Clock::default(),
+            publishing: AtomicU64::new(0),
+            open_id: AtomicU64::new(0),
+            open: Mutex::new(None),
+            gate: Mutex::new(()),
+        }
+    }
+}
+
+/// A shard with its size published for lock-free `len()`. Aligned to 128 bytes (two cache lines,
+/// as crossbeam does on x86_64, because of the adjacent-line prefetcher) so that neighbouring
+/// shards never share a line.
+///
+/// The lock, the size and the served mark fill the first line. The second line would be padding,
+/// so it carries the map's [`Shared`] state (only shard 0's is used): every versioned write bumps
+/// the clock, so it must not share a line with anything read on every operation, and keeping it
+/// here rather than in a field of the map keeps an empty map no larger than dashmap's.
+#[repr(C, align(128))]
+pub(crate) struct ShardSlot<R: Record, M: Mode> {
+    pub(crate) lock: RwLock<Table<R, M>>,
+    /// `table.len()` as of the last write; written only under the write lock.
+    pub(crate) len: AtomicUsize,
+    /// The id of the last pass this shard was handed to. Written under the shard's lock (read
+    /// or write), read under its write lock; the lock orders both, so Relaxed suffices.
+    pub(crate) served: AtomicU64,
+    pub(crate) shared: Shared<R, M>,
+}
+
+impl<R: Record, M: Mode> ShardSlot<R, M> {
+    pub(crate) fn with_capacity(capacity: usize) -> Self {
+        ShardSlot {
+            lock: RwLock::new(HashTable::with_capacity(capacity)),
+            len: AtomicUsize::new(0),
+            served: AtomicU64::new(0),
+            shared: Shared::default(),
+        }
+    }
+
+    /// Write-locks the shard.
+    #[inline(always)]
+    pub(crate) fn write(&self) -> ShardWrite<'_, R, M> {
+        ShardWrite {
+            table: self.lock.write(),
+            slot: self,
+        }
+    }
+}
+
+/// A write lock on one shard that publishes the shard's size when released (also on unwind),
+/// so `len()` never scans and never disagrees with the table after a panic.
+pub(crate) struct ShardWrite<'a, R: Record, M: Mode> {
+    table: RwLockWriteGuard<'a, Table<R, M>>,
+    pub(crate) slot: &'a ShardSlot<R, M>,
+}
+
+impl<R: Record, M: Mode> ShardWrite<'_, R, M> {
+    /// Publishes the table's size now (a transaction publishes all its shards at once).
+    #[inline(always)]
+    pub(crate) fn publish_len(&self) {
+        self.slot.len.store(self.table.len(), Ordering::Relaxed);
+    }
+}
+
+impl<R: Record, M: Mode> Deref for ShardWrite<'_, R, M> {
+    type Target = Table<R, M>;
+    #[inline(always)]
+    fn deref(&self) -> &Table<R, M> {
+        &self.table
+    }
+}
+
+impl<R: Record, M: Mode> DerefMut for ShardWrite<'_, R, M> {
+    #[inline(always)]
+    fn deref_mut(&mut self) -> &mut Table<R, M> {
+        &mut self.table
+    }
+}
+
+impl<R: Record, M: Mode> Drop for ShardWrite<'_, R, M> {
+    #[inline(always)]
+    fn drop(&mut self) {
+        self.publish_len();
+    }
+}
