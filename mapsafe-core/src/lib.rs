@@ -23,6 +23,7 @@
 pub mod check;
 mod clock;
 mod convert;
+mod entry;
 mod hasher;
 mod map;
 mod pass;
@@ -31,16 +32,19 @@ mod reentry;
 mod shard;
 mod snapshot;
 mod sync;
+mod txn;
 mod types;
 mod verify;
 mod versioned;
 
 pub use convert::IntoRecords;
+pub use entry::{Entry, OccupiedEntry, VacantEntry};
 pub use hasher::DefaultHasher;
 #[doc(hidden)]
 pub use map::AsEngine;
 pub use map::{MAX_SHARDS, ShardedMap, default_shard_count};
 pub use record::{Mode, Plain, Record, VersionedMode};
 pub use snapshot::{IntoIter, Iter, Snapshot};
+pub use txn::Txn;
 pub use types::{Conflict, LoadOrStore, Versioned};
 pub use verify::{ConsistencyError, ConsistencyReport, Violation, ViolationKind};

@@ -231,37 +231,9 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
     /// revision (0 on a plain map).
     #[inline(always)]
     pub(crate) fn begin_write(&self, shard: &ShardWrite<'_, R, M>, n: u64) -> u64 {
-        let clock = &self.shared().clock;
-        let ticket = if M::VERSIONED {
-            clock.take_revisions(n)
-        } else {
-            clock.observe()
-        };
-        if ticket.during_pass()
-            && shard.slot.served.load(Ordering::Relaxed)
-                != self.shared().open_id.load(Ordering::Acquire)
-        {
-            self.settle(shard, ticket);
-        }
+        let ticket = take_ticket(self.shared(), n);
+        settle_if_owed(self.shared(), shard.slot, shard, ticket, self);
         ticket.first
-    }
-
-    /// The slow half of [`begin_write`](Self::begin_write): serves the open pass if the ticket
-    /// came after its instant and the shard was not handed to it yet.
-    #[cold]
-    #[inline(never)]
-    fn settle(&self, shard: &ShardWrite<'_, R, M>, ticket: Ticket) {
-        let open = self.shared().open.lock().clone();
-        let Some(pass) = open else {
-            // The pass ended: it had this shard already (it could not finish without it) or
-            // it failed.
-            return;
-        };
-        if ticket.count() >= pass.threshold()
-            && shard.slot.served.load(Ordering::Relaxed) != pass.id()
-        {
-            self.serve(&*pass, shard.slot, shard);
-        }
     }
 
     /// Hands `table`, the contents of `slot`, to a pass, and marks the shard served.
@@ -715,6 +687,58 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
                 mem::take(&mut *shard)
             };
             drop(removed);
+        }
+    }
+}
+
+/// A write's ticket: `n` fresh revisions on a versioned map, an observation of the clock on a
+/// plain one.
+#[inline(always)]
+pub(crate) fn take_ticket<R: Record, M: Mode>(shared: &Shared<R, M>, n: u64) -> Ticket {
+    if M::VERSIONED {
+        shared.clock.take_revisions(n)
+    } else {
+        shared.clock.observe()
+    }
+}
+
+/// The fast check of the write protocol, under `slot`'s write lock: if the ticket shows an open
+/// pass that this shard has not been handed to, let `settle` decide and serve it.
+#[inline(always)]
+pub(crate) fn settle_if_owed<R: Record, M: Mode>(
+    shared: &Shared<R, M>,
+    slot: &ShardSlot<R, M>,
+    table: &Table<R, M>,
+    ticket: Ticket,
+    settle: &dyn Settle<R, M>,
+) {
+    if ticket.during_pass()
+        && slot.served.load(Ordering::Relaxed) != shared.open_id.load(Ordering::Acquire)
+    {
+        settle.settle(slot, table, ticket);
+    }
+}
+
+/// The slow half of the write protocol, type-erased so that entries and transactions (which do
+/// not know the hasher) can call it.
+pub(crate) trait Settle<R: Record, M: Mode> {
+    /// Serves the open pass if the ticket came after its instant and the shard was not handed
+    /// to it yet.
+    fn settle(&self, slot: &ShardSlot<R, M>, table: &Table<R, M>, ticket: Ticket);
+}
+
+impl<R: Record, M: Mode, S: BuildHasher> Settle<R, M> for ShardedMap<R, M, S> {
+    #[cold]
+    #[inline(never)]
+    fn settle(&self, slot: &ShardSlot<R, M>, table: &Table<R, M>, ticket: Ticket) {
+        let open = self.shared().open.lock().clone();
+        let Some(pass) = open else {
+            // The pass ended: it had this shard already (it could not finish without it) or
+            // it failed.
+            return;
+        };
+        if ticket.count() >= pass.threshold() && slot.served.load(Ordering::Relaxed) != pass.id() {
+            self.serve(&*pass, slot, table);
         }
     }
 }

@@ -125,6 +125,15 @@ impl<R: Record, M: Mode> ShardSlot<R, M> {
             slot: self,
         }
     }
+
+    /// Write-locks the shard if no one holds it.
+    #[inline]
+    pub(crate) fn try_write(&self) -> Option<ShardWrite<'_, R, M>> {
+        Some(ShardWrite {
+            table: self.lock.try_write()?,
+            slot: self,
+        })
+    }
 }
 
 /// A write lock on one shard that publishes the shard's size when released (also on unwind),
