@@ -113,9 +113,17 @@ fn entry_with_a_record_for_another_key_panics_and_stores_nothing() {
 fn entry_writes_take_fresh_revisions_and_reads_take_none() {
     let stock = Stock::with_shards(2);
     stock.entry(&1, |e| *e.or_insert((1, 5)) += 1);
-    assert_eq!(stock.version(), 1, "an insert and the view it hands back are one write");
+    assert_eq!(
+        stock.version(),
+        1,
+        "an insert and the view it hands back are one write"
+    );
     stock.entry(&1, |e| *e.or_insert((1, 5)) += 1);
-    assert_eq!(stock.version(), 2, "the view of an occupied slot is a write");
+    assert_eq!(
+        stock.version(),
+        2,
+        "the view of an occupied slot is a write"
+    );
     let seen = stock.entry(&1, |e| match e {
         Entry::Occupied(o) => o.version(),
         Entry::Vacant(_) => 0,
