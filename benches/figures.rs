@@ -20,6 +20,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use mapsafe::concurrent_map;
+use mapsafe_core::AsEngine;
 
 mod common;
 use common::{Entry, EntryMap, VersionedEntry, VersionedEntryMap};
@@ -323,9 +324,109 @@ fn verify_figures(records: u64, repeats: usize) {
     println!();
 }
 
+/// A snapshot that starts during a slow `retain` (its predicate spins about 1 µs per record):
+/// the longest any `insert` waits meanwhile, against one shard's share of the `retain` and the
+/// whole `retain`. A pass that held the shards behind the `retain` (as mapsafe's first engine
+/// did) would make an insert wait for the rest of the `retain`.
+fn retain_stall_figures(records: u64, repeats: usize) {
+    let map = EntryMap::with_capacity(records as usize);
+    for k in 0..records {
+        let _ = map.insert(Entry { k, v: k });
+    }
+    let shards = map.shard_count() as u32;
+    let slow = |_: &Entry| {
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_micros(1) {
+            std::hint::spin_loop();
+        }
+        true
+    };
+    let mut retains = Vec::new();
+    let mut worst = Duration::ZERO;
+    let mut waits = Vec::new();
+    for _ in 0..repeats {
+        let done = AtomicBool::new(false);
+        let barrier = Barrier::new(3);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                barrier.wait();
+                retains.push(time(|| map.retain(slow)).0);
+                done.store(true, Ordering::Release);
+            });
+            s.spawn(|| {
+                barrier.wait();
+                // Start the snapshot a quarter of the way into the retain.
+                std::thread::sleep(Duration::from_micros(records / 4));
+                black_box(map.snapshot().len());
+            });
+            barrier.wait();
+            let mut k = 0u64;
+            while !done.load(Ordering::Acquire) {
+                k = (k + 7919) % records;
+                let (took, _) = time(|| map.insert(Entry { k, v: k }));
+                worst = worst.max(took);
+                waits.push(took);
+            }
+        });
+    }
+    let retain = median(retains);
+    let share = retain / shards;
+    println!(
+        "## writes during a slow `retain` and a snapshot ({records} records, {shards} shards)\n"
+    );
+    println!("| figure | time |");
+    println!("|---|---:|");
+    println!("| whole `retain` (median) | {} |", ms(retain));
+    println!("| one shard's share of it | {} |", ms(share));
+    println!(
+        "| median `insert` meanwhile | {} |",
+        us(median(waits.clone()))
+    );
+    println!(
+        "| longest `insert` meanwhile | {} ({:.2} shards' worth) |",
+        ms(worst),
+        worst.as_secs_f64() / share.as_secs_f64()
+    );
+    println!();
+}
+
+/// `for_each` (no copy, per-shard consistent) against `snapshot` (a copy of one instant) for
+/// counting the records that match a predicate.
+fn for_each_figures(records: u64, repeats: usize) {
+    let map = EntryMap::with_capacity(records as usize);
+    for k in 0..records {
+        let _ = map.insert(Entry { k, v: k });
+    }
+    let visit = median(
+        (0..repeats)
+            .map(|_| {
+                time(|| {
+                    let mut n = 0u64;
+                    map.engine().for_each(|e| n += u64::from(e.v % 3 == 0));
+                    black_box(n)
+                })
+                .0
+            })
+            .collect(),
+    );
+    let copy = median(
+        (0..repeats)
+            .map(|_| time(|| black_box(map.snapshot().iter().filter(|e| e.v % 3 == 0).count())).0)
+            .collect(),
+    );
+    println!("## counting matching records: `for_each` against `snapshot` ({records} records)\n");
+    println!("| way | median |");
+    println!("|---|---:|");
+    println!("| `for_each` | {} |", ms(visit));
+    println!("| `snapshot().iter()` | {} |", ms(copy));
+    println!();
+}
+
 fn main() {
     let records = env("MAPSAFE_FIGURES_RECORDS", 1_000_000) as u64;
     let repeats = env("MAPSAFE_FIGURES_REPEATS", 9).max(1);
     snapshot_figures(records, repeats);
     verify_figures(records, repeats);
+    retain_stall_figures(records, repeats.min(3));
+    for_each_figures(records, repeats);
 }

@@ -396,3 +396,78 @@ fn user_code_under_a_lock_that_calls_its_map_panics_instead_of_hanging() {
         "{message}"
     );
 }
+
+/// A re-entrancy panic points at the user's line (the engine's methods are `#[track_caller]`),
+/// not at mapsafe's source.
+#[test]
+fn a_reentrant_call_panics_at_the_callers_line() {
+    let map = Map::<Plain>::with_shards(1);
+    let _ = map.insert((1, 1));
+    let (tx, rx) = mpsc::channel();
+    let previous = std::panic::take_hook();
+    // The hook is process-wide and other tests panic on purpose: listen to this thread only.
+    let me = thread::current().id();
+    std::panic::set_hook(Box::new(move |info| {
+        if thread::current().id() == me
+            && let Some(location) = info.location()
+        {
+            let _ = tx.send((location.file().to_string(), location.line()));
+        }
+    }));
+    let expected_line = line!() + 1;
+    let outcome = catch_unwind(AssertUnwindSafe(|| map.read(&1, |_| map.contains_key(&1))));
+    std::panic::set_hook(previous);
+    assert!(outcome.is_err());
+    let (file, line) = rx.recv().unwrap();
+    assert!(
+        file.ends_with("guarantees.rs"),
+        "the panic points at {file}:{line}"
+    );
+    assert_eq!(line, expected_line);
+}
+
+static LIVE: AtomicU64 = AtomicU64::new(0);
+
+/// A value that counts its live copies and whose `Clone` panics on the third copy of a pass.
+#[derive(Debug)]
+struct Counted(u64);
+
+static CLONES: AtomicU64 = AtomicU64::new(0);
+
+impl Clone for Counted {
+    fn clone(&self) -> Self {
+        if CLONES.fetch_add(1, Ordering::Relaxed) == 2 {
+            panic!("third copy refused");
+        }
+        LIVE.fetch_add(1, Ordering::Relaxed);
+        Counted(self.0)
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        LIVE.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// A snapshot that fails frees the copies it had made at once, rather than keeping them alive
+/// until the next pass.
+#[test]
+fn a_failed_snapshot_frees_its_partial_copies() {
+    let map = ShardedMap::<(u64, Counted), Plain, Fixed>::with_shards(4);
+    for k in 0..8 {
+        LIVE.fetch_add(1, Ordering::Relaxed);
+        let _ = map.insert((k, Counted(k)));
+    }
+    assert_eq!(LIVE.load(Ordering::Relaxed), 8);
+    CLONES.store(0, Ordering::Relaxed);
+    assert!(catch_unwind(AssertUnwindSafe(|| map.snapshot())).is_err());
+    assert_eq!(
+        LIVE.load(Ordering::Relaxed),
+        8,
+        "partial copies still alive"
+    );
+    CLONES.store(100, Ordering::Relaxed);
+    assert_eq!(map.snapshot().len(), 8);
+    assert_eq!(LIVE.load(Ordering::Relaxed), 8);
+}
