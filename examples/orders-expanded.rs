@@ -296,7 +296,11 @@ where
     /// ≤ `version()`.
     pub fn snapshot(
         &self,
-    ) -> ::mapsafe::__private::Snapshot<Order, ::mapsafe::__private::VersionedMode>
+    ) -> ::mapsafe::__private::Snapshot<
+        Order,
+        ::mapsafe::__private::VersionedMode,
+        ::mapsafe::__private::DefaultHasher,
+    >
     where
         for<'c> Order: ::core::clone::Clone,
     {

@@ -130,8 +130,8 @@ pub use mapsafe_macros::concurrent_map;
 pub use mapsafe_core::check;
 
 pub use mapsafe_core::{
-    Conflict, ConsistencyError, ConsistencyReport, DefaultHasher, Entry, IntoIter, IntoRecords,
-    Iter, LoadOrStore, MAX_SHARDS, Mode, OccupiedEntry, Plain, Record, ShardedMap, Snapshot, Txn,
+    Conflict, ConsistencyError, ConsistencyReport, DefaultHasher, Entry, IntoIter, Iter,
+    LoadOrStore, MAX_SHARDS, Mode, OccupiedEntry, Plain, Record, ShardedMap, Snapshot, Txn,
     VacantEntry, Versioned, VersionedMode, Violation, ViolationKind, default_shard_count,
 };
 

@@ -1,14 +1,13 @@
 //! Bulk operations and conversions: collecting into a map, extending it, consuming it, cloning
 //! it at one instant, and managing its capacity.
 
-use core::fmt;
 use core::hash::BuildHasher;
-use core::iter::FusedIterator;
 
 use crate::map::ShardedMap;
 use crate::record::{Mode, Record};
 use crate::reentry;
-use crate::shard::{Entry, ShardView, Table, stored_hash};
+use crate::shard::stored_hash;
+use crate::snapshot::{IntoIter, copy_table};
 
 impl<R: Record, M: Mode, S: BuildHasher + Default> FromIterator<R> for ShardedMap<R, M, S> {
     /// Collects records into a new map with the default shard count; a later record replaces
@@ -38,19 +37,6 @@ impl<R: Record, M: Mode, S: BuildHasher> Extend<R> for &ShardedMap<R, M, S> {
     }
 }
 
-/// A pass's work for `Clone`: every entry of one shard, copied with its hash and revision.
-fn copy_entries<R: Record + Clone, M: Mode>(shard: ShardView<'_, R, M>) -> Vec<Entry<R, M>> {
-    shard
-        .table
-        .iter()
-        .map(|e| Entry {
-            hash: e.hash,
-            revision: e.revision,
-            record: e.record.clone(),
-        })
-        .collect()
-}
-
 impl<R: Record + Clone, M: Mode, S: BuildHasher + Clone> Clone for ShardedMap<R, M, S> {
     /// A point-in-time copy: the records the map held at one instant (taken as a
     /// [`snapshot`](ShardedMap::snapshot) is, with the same bounded stall), with the same
@@ -62,15 +48,11 @@ impl<R: Record + Clone, M: Mode, S: BuildHasher + Clone> Clone for ShardedMap<R,
     #[track_caller]
     fn clone(&self) -> Self {
         let _scope = reentry::enter(self.id(), "clone");
-        let (shards, version) = self.run_pass(copy_entries::<R, M>);
+        let (tables, version) = self.run_pass(copy_table::<R, M>);
         let copy =
             Self::with_shards_capacity_and_hasher(self.shard_count(), 0, self.hasher().clone());
-        for (slot, entries) in copy.shards.iter().zip(shards) {
-            let mut table = slot.write();
-            table.reserve(entries.len(), stored_hash);
-            for entry in entries {
-                table.insert_unique(entry.hash, entry, stored_hash);
-            }
+        for (slot, table) in copy.shards.iter().zip(tables) {
+            *slot.write() = table;
         }
         copy.shared().clock.set_revision(version);
         copy
@@ -125,56 +107,16 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
 
 impl<R: Record, M: Mode, S> IntoIterator for ShardedMap<R, M, S> {
     type Item = R;
-    type IntoIter = IntoRecords<R, M>;
+    type IntoIter = IntoIter<R, M>;
 
     /// Consumes the map, yielding its records in no particular order.
-    fn into_iter(self) -> IntoRecords<R, M> {
-        let tables: Vec<Table<R, M>> = self
-            .shards
-            .into_vec()
-            .into_iter()
-            .map(|slot| slot.lock.into_inner())
-            .collect();
-        IntoRecords {
-            remaining: tables.iter().map(Table::len).sum(),
-            tables: tables.into_iter(),
-            current: None,
-        }
-    }
-}
-
-/// Owning iterator over a map's records, from `ShardedMap::into_iter`.
-pub struct IntoRecords<R: Record, M: Mode> {
-    tables: std::vec::IntoIter<Table<R, M>>,
-    current: Option<hashbrown::hash_table::IntoIter<Entry<R, M>>>,
-    remaining: usize,
-}
-
-impl<R: Record, M: Mode> Iterator for IntoRecords<R, M> {
-    type Item = R;
-
-    fn next(&mut self) -> Option<R> {
-        loop {
-            if let Some(entry) = self.current.as_mut().and_then(Iterator::next) {
-                self.remaining -= 1;
-                return Some(entry.record);
-            }
-            self.current = Some(self.tables.next()?.into_iter());
-        }
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        (self.remaining, Some(self.remaining))
-    }
-}
-
-impl<R: Record, M: Mode> ExactSizeIterator for IntoRecords<R, M> {}
-impl<R: Record, M: Mode> FusedIterator for IntoRecords<R, M> {}
-
-impl<R: Record, M: Mode> fmt::Debug for IntoRecords<R, M> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("IntoRecords")
-            .field("remaining", &self.remaining)
-            .finish_non_exhaustive()
+    fn into_iter(self) -> IntoIter<R, M> {
+        IntoIter::new(
+            self.shards
+                .into_vec()
+                .into_iter()
+                .map(|slot| slot.lock.into_inner())
+                .collect(),
+        )
     }
 }

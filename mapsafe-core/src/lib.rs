@@ -37,7 +37,6 @@ mod types;
 mod verify;
 mod versioned;
 
-pub use convert::IntoRecords;
 pub use entry::{Entry, OccupiedEntry, VacantEntry};
 pub use hasher::DefaultHasher;
 #[doc(hidden)]

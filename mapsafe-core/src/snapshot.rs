@@ -1,28 +1,37 @@
-//! Point-in-time snapshots.
+//! Point-in-time snapshots: `snapshot()` and what it returns.
 
+use core::borrow::Borrow;
 use core::fmt;
-use core::hash::BuildHasher;
+use core::hash::{BuildHasher, Hash};
 use core::iter::FusedIterator;
 
+use hashbrown::hash_table;
+
+use crate::hasher::DefaultHasher;
 use crate::map::ShardedMap;
 use crate::record::{Mode, Plain, Record, VersionedMode};
 use crate::reentry;
-use crate::shard::ShardView;
+use crate::shard::{Entry, ShardView, Table};
 use crate::types::Versioned;
 
-/// One shard's copy: each record with the revision of its last write.
-pub(crate) type ShardCopy<R, M> = Vec<(R, <M as Mode>::Revision)>;
-
-/// A snapshot's work on one shard: copy it.
-fn copy_shard<R: Record + Clone, M: Mode>(shard: ShardView<'_, R, M>) -> ShardCopy<R, M> {
-    shard
-        .table
-        .iter()
-        .map(|e| (e.record.clone(), e.revision))
-        .collect()
+/// A pass's work for a snapshot (and a map's `Clone`): copy the shard's table as it is. The
+/// copy keeps the table's layout and stored hashes (hashbrown clones a table slot by slot, with
+/// no rehash), so a snapshot is looked up as fast as the map.
+pub(crate) fn copy_table<R: Record + Clone, M: Mode>(shard: ShardView<'_, R, M>) -> Table<R, M> {
+    shard.table.clone()
 }
 
-impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
+impl<R: Record + Clone, M: Mode> Clone for Entry<R, M> {
+    fn clone(&self) -> Self {
+        Entry {
+            hash: self.hash,
+            revision: self.revision,
+            record: self.record.clone(),
+        }
+    }
+}
+
+impl<R: Record, M: Mode, S: BuildHasher + Clone> ShardedMap<R, M, S> {
     /// A point-in-time copy of the map: exactly the records the map held at one instant between
     /// this call's start and its end, however many threads write meanwhile.
     ///
@@ -42,13 +51,18 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
     /// the snapshot panics with that record's panic, whichever thread was copying it; the map
     /// is left unchanged and no writer is affected.
     #[track_caller]
-    pub fn snapshot(&self) -> Snapshot<R, M>
+    pub fn snapshot(&self) -> Snapshot<R, M, S>
     where
         R: Clone,
     {
         let _scope = reentry::enter(self.id(), "snapshot");
-        let (copies, version) = self.run_pass(copy_shard::<R, M>);
-        Snapshot::from_parts(copies, version)
+        let (shards, version) = self.run_pass(copy_table::<R, M>);
+        Snapshot {
+            len: shards.iter().map(Table::len).sum(),
+            shards,
+            version,
+            hasher: self.hasher().clone(),
+        }
     }
 }
 
@@ -56,7 +70,9 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
 ///
 /// It holds exactly the records the map held at one instant. On a versioned map,
 /// [`version`](Snapshot::version) says which: the snapshot holds exactly the effects of the writes
-/// with revision ≤ `version()`.
+/// with revision ≤ `version()`. It is looked up by key like the map ([`get`](Snapshot::get),
+/// [`contains_key`](Snapshot::contains_key)), and two snapshots are equal when they hold the
+/// same records, in whatever order.
 ///
 /// # Example
 ///
@@ -70,25 +86,18 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
 /// let snapshot = map.snapshot();
 /// map.clear();
 /// assert_eq!(snapshot.len(), 10);
+/// assert_eq!(snapshot.get(&3), Some(&(3, 9)));
 /// let sum: u32 = snapshot.iter().map(|(_, sq)| sq).sum();
 /// assert_eq!(sum, 285);
 /// ```
-pub struct Snapshot<R, M: Mode = Plain> {
-    shards: Vec<ShardCopy<R, M>>,
+pub struct Snapshot<R: Record, M: Mode = Plain, S = DefaultHasher> {
+    shards: Vec<Table<R, M>>,
     len: usize,
     version: u64,
+    hasher: S,
 }
 
-impl<R, M: Mode> Snapshot<R, M> {
-    pub(crate) fn from_parts(shards: Vec<ShardCopy<R, M>>, version: u64) -> Self {
-        let len = shards.iter().map(Vec::len).sum();
-        Snapshot {
-            shards,
-            len,
-            version,
-        }
-    }
-
+impl<R: Record, M: Mode, S> Snapshot<R, M, S> {
     /// The number of records.
     #[inline]
     pub fn len(&self) -> usize {
@@ -108,16 +117,49 @@ impl<R, M: Mode> Snapshot<R, M> {
         }
     }
 
-    /// Every record with its stamp, in shard order.
+    /// Every entry, in shard order.
     fn entries(&self) -> Entries<'_, R, M> {
         Entries {
-            inner: self.shards.iter().flatten(),
+            shards: self.shards.iter(),
+            current: None,
             remaining: self.len,
         }
     }
 }
 
-impl<R> Snapshot<R, VersionedMode> {
+impl<R: Record, M: Mode, S: BuildHasher> Snapshot<R, M, S> {
+    fn find<Q>(&self, key: &Q) -> Option<&Entry<R, M>>
+    where
+        R::Key: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let hash = self.hasher.hash_one(key);
+        // The map's shard index (see `ShardedMap::shard_index`): the bits below the top seven.
+        let shift = 57 - self.shards.len().trailing_zeros();
+        let idx = (hash >> shift) as usize & (self.shards.len() - 1);
+        self.shards[idx].find(hash, |e| e.hash == hash && e.record.key().borrow() == key)
+    }
+
+    /// The record with this key, looked up (not scanned).
+    pub fn get<Q>(&self, key: &Q) -> Option<&R>
+    where
+        R::Key: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.find(key).map(|e| &e.record)
+    }
+
+    /// `true` if the snapshot holds a record with this key.
+    pub fn contains_key<Q>(&self, key: &Q) -> bool
+    where
+        R::Key: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.find(key).is_some()
+    }
+}
+
+impl<R: Record, S> Snapshot<R, VersionedMode, S> {
     /// The revision this snapshot stands at: it holds exactly the effects of the writes with
     /// revision ≤ this.
     #[inline]
@@ -127,24 +169,53 @@ impl<R> Snapshot<R, VersionedMode> {
 
     /// The records with the revision of their last write, in no particular order.
     pub fn iter_versioned(&self) -> impl ExactSizeIterator<Item = Versioned<&R>> + '_ {
-        self.entries().map(|(value, version)| Versioned {
-            version: *version,
-            value,
+        self.entries().map(|e| Versioned {
+            version: e.revision,
+            value: &e.record,
         })
     }
 }
 
-impl<R: Clone, M: Mode> Clone for Snapshot<R, M> {
+impl<R: Record, S: BuildHasher> Snapshot<R, VersionedMode, S> {
+    /// The record with this key and the revision of its last write.
+    pub fn get_versioned<Q>(&self, key: &Q) -> Option<Versioned<&R>>
+    where
+        R::Key: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.find(key).map(|e| Versioned {
+            version: e.revision,
+            value: &e.record,
+        })
+    }
+}
+
+impl<R: Record + Clone, M: Mode, S: Clone> Clone for Snapshot<R, M, S> {
     fn clone(&self) -> Self {
         Snapshot {
             shards: self.shards.clone(),
             len: self.len,
             version: self.version,
+            hasher: self.hasher.clone(),
         }
     }
 }
 
-impl<R: fmt::Debug, M: Mode> fmt::Debug for Snapshot<R, M> {
+impl<R: Record + PartialEq, M: Mode, S: BuildHasher> PartialEq for Snapshot<R, M, S> {
+    /// The same records (and, versioned, the same revisions), in whatever order.
+    fn eq(&self, other: &Self) -> bool {
+        self.len == other.len
+            && self.entries().all(|e| {
+                other
+                    .find(e.record.key())
+                    .is_some_and(|o| o.record == e.record && o.revision == e.revision)
+            })
+    }
+}
+
+impl<R: Record + Eq, M: Mode, S: BuildHasher> Eq for Snapshot<R, M, S> {}
+
+impl<R: Record + fmt::Debug, M: Mode, S> fmt::Debug for Snapshot<R, M, S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("Snapshot");
         d.field("len", &self.len);
@@ -155,28 +226,33 @@ impl<R: fmt::Debug, M: Mode> fmt::Debug for Snapshot<R, M> {
     }
 }
 
-struct DebugRecords<'a, R, M: Mode>(&'a Snapshot<R, M>);
+struct DebugRecords<'a, R: Record, M: Mode, S>(&'a Snapshot<R, M, S>);
 
-impl<R: fmt::Debug, M: Mode> fmt::Debug for DebugRecords<'_, R, M> {
+impl<R: Record + fmt::Debug, M: Mode, S> fmt::Debug for DebugRecords<'_, R, M, S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_list().entries(self.0.iter()).finish()
     }
 }
 
-/// Every record of a snapshot with its stamp: the one walk `iter` and `iter_versioned` share.
-struct Entries<'a, R, M: Mode> {
-    inner: core::iter::Flatten<core::slice::Iter<'a, ShardCopy<R, M>>>,
+/// Every entry of a snapshot: the one walk `iter` and `iter_versioned` share.
+struct Entries<'a, R: Record, M: Mode> {
+    shards: core::slice::Iter<'a, Table<R, M>>,
+    current: Option<hash_table::Iter<'a, Entry<R, M>>>,
     remaining: usize,
 }
 
-impl<'a, R, M: Mode> Iterator for Entries<'a, R, M> {
-    type Item = &'a (R, M::Revision);
+impl<'a, R: Record, M: Mode> Iterator for Entries<'a, R, M> {
+    type Item = &'a Entry<R, M>;
 
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
-        let entry = self.inner.next()?;
-        self.remaining -= 1;
-        Some(entry)
+        loop {
+            if let Some(entry) = self.current.as_mut().and_then(Iterator::next) {
+                self.remaining -= 1;
+                return Some(entry);
+            }
+            self.current = Some(self.shards.next()?.iter());
+        }
     }
 
     #[inline]
@@ -185,19 +261,19 @@ impl<'a, R, M: Mode> Iterator for Entries<'a, R, M> {
     }
 }
 
-impl<R, M: Mode> ExactSizeIterator for Entries<'_, R, M> {}
+impl<R: Record, M: Mode> ExactSizeIterator for Entries<'_, R, M> {}
 
 /// Iterator over a snapshot's records, from [`Snapshot::iter`].
-pub struct Iter<'a, R, M: Mode> {
+pub struct Iter<'a, R: Record, M: Mode> {
     entries: Entries<'a, R, M>,
 }
 
-impl<'a, R, M: Mode> Iterator for Iter<'a, R, M> {
+impl<'a, R: Record, M: Mode> Iterator for Iter<'a, R, M> {
     type Item = &'a R;
 
     #[inline]
     fn next(&mut self) -> Option<&'a R> {
-        self.entries.next().map(|(record, _)| record)
+        self.entries.next().map(|e| &e.record)
     }
 
     #[inline]
@@ -206,10 +282,10 @@ impl<'a, R, M: Mode> Iterator for Iter<'a, R, M> {
     }
 }
 
-impl<R, M: Mode> ExactSizeIterator for Iter<'_, R, M> {}
-impl<R, M: Mode> FusedIterator for Iter<'_, R, M> {}
+impl<R: Record, M: Mode> ExactSizeIterator for Iter<'_, R, M> {}
+impl<R: Record, M: Mode> FusedIterator for Iter<'_, R, M> {}
 
-impl<R, M: Mode> fmt::Debug for Iter<'_, R, M> {
+impl<R: Record, M: Mode> fmt::Debug for Iter<'_, R, M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Iter")
             .field("remaining", &self.entries.remaining)
@@ -218,19 +294,24 @@ impl<R, M: Mode> fmt::Debug for Iter<'_, R, M> {
 }
 
 /// Owning iterator over a snapshot's records, from `Snapshot::into_iter`.
-pub struct IntoIter<R, M: Mode> {
-    inner: core::iter::Flatten<std::vec::IntoIter<ShardCopy<R, M>>>,
+pub struct IntoIter<R: Record, M: Mode> {
+    shards: std::vec::IntoIter<Table<R, M>>,
+    current: Option<hash_table::IntoIter<Entry<R, M>>>,
     remaining: usize,
 }
 
-impl<R, M: Mode> Iterator for IntoIter<R, M> {
+impl<R: Record, M: Mode> Iterator for IntoIter<R, M> {
     type Item = R;
 
     #[inline]
     fn next(&mut self) -> Option<R> {
-        let (record, _) = self.inner.next()?;
-        self.remaining -= 1;
-        Some(record)
+        loop {
+            if let Some(entry) = self.current.as_mut().and_then(Iterator::next) {
+                self.remaining -= 1;
+                return Some(entry.record);
+            }
+            self.current = Some(self.shards.next()?.into_iter());
+        }
     }
 
     #[inline]
@@ -239,10 +320,10 @@ impl<R, M: Mode> Iterator for IntoIter<R, M> {
     }
 }
 
-impl<R, M: Mode> ExactSizeIterator for IntoIter<R, M> {}
-impl<R, M: Mode> FusedIterator for IntoIter<R, M> {}
+impl<R: Record, M: Mode> ExactSizeIterator for IntoIter<R, M> {}
+impl<R: Record, M: Mode> FusedIterator for IntoIter<R, M> {}
 
-impl<R, M: Mode> fmt::Debug for IntoIter<R, M> {
+impl<R: Record, M: Mode> fmt::Debug for IntoIter<R, M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("IntoIter")
             .field("remaining", &self.remaining)
@@ -250,7 +331,18 @@ impl<R, M: Mode> fmt::Debug for IntoIter<R, M> {
     }
 }
 
-impl<'a, R, M: Mode> IntoIterator for &'a Snapshot<R, M> {
+impl<R: Record, M: Mode> IntoIter<R, M> {
+    /// The records of `tables`, consumed (also what a map's `into_iter` yields).
+    pub(crate) fn new(tables: Vec<Table<R, M>>) -> Self {
+        IntoIter {
+            remaining: tables.iter().map(Table::len).sum(),
+            shards: tables.into_iter(),
+            current: None,
+        }
+    }
+}
+
+impl<'a, R: Record, M: Mode, S> IntoIterator for &'a Snapshot<R, M, S> {
     type Item = &'a R;
     type IntoIter = Iter<'a, R, M>;
 
@@ -259,14 +351,11 @@ impl<'a, R, M: Mode> IntoIterator for &'a Snapshot<R, M> {
     }
 }
 
-impl<R, M: Mode> IntoIterator for Snapshot<R, M> {
+impl<R: Record, M: Mode, S> IntoIterator for Snapshot<R, M, S> {
     type Item = R;
     type IntoIter = IntoIter<R, M>;
 
     fn into_iter(self) -> IntoIter<R, M> {
-        IntoIter {
-            remaining: self.len,
-            inner: self.shards.into_iter().flatten(),
-        }
+        IntoIter::new(self.shards)
     }
 }

@@ -599,7 +599,7 @@ fn map_methods(cx: &Context) -> TokenStream {
             }
 
             #snapshot_doc
-            pub fn snapshot(&self) -> #p::Snapshot<#record, #mode>
+            pub fn snapshot(&self) -> #p::Snapshot<#record, #mode, #hasher>
             where
                 #clone,
             {

@@ -120,7 +120,7 @@ macro_rules! common_ops {
 impl<R, S> Target for ShardedMap<R, Plain, S>
 where
     R: Record + Clone + PartialEq + Debug,
-    S: BuildHasher,
+    S: BuildHasher + Clone,
 {
     type Record = R;
     const VERSIONED: bool = false;
@@ -148,7 +148,7 @@ where
 impl<R, S> Target for ShardedMap<R, VersionedMode, S>
 where
     R: Record + Clone + PartialEq + Debug,
-    S: BuildHasher,
+    S: BuildHasher + Clone,
 {
     type Record = R;
     const VERSIONED: bool = true;
