@@ -5,7 +5,6 @@ use core::hash::BuildHasher;
 
 use crate::map::ShardedMap;
 use crate::record::{Mode, Record};
-use crate::reentry;
 use crate::shard::stored_hash;
 use crate::snapshot::{IntoIter, copy_table};
 
@@ -47,7 +46,8 @@ impl<R: Record + Clone, M: Mode, S: BuildHasher + Clone> Clone for ShardedMap<R,
     /// If called from inside an operation on this map, or if cloning a record panics.
     #[track_caller]
     fn clone(&self) -> Self {
-        let _scope = reentry::enter(self.id(), "clone");
+        let _scope = self.scope("clone");
+        self.count_pass(|p| &p.snapshots);
         let (tables, version) = self.run_pass(copy_table::<R, M>);
         let copy =
             Self::with_shards_capacity_and_hasher(self.shard_count(), 0, self.hasher().clone());
@@ -63,15 +63,15 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
     /// How many records the map can hold before some shard must grow (the sum over shards).
     #[track_caller]
     pub fn capacity(&self) -> usize {
-        let _scope = reentry::enter(self.id(), "capacity");
-        self.shards.iter().map(|s| s.lock.read().capacity()).sum()
+        let _scope = self.scope("capacity");
+        self.shards.iter().map(|s| s.read().capacity()).sum()
     }
 
     /// Makes room for `additional` more records, spread evenly over the shards, one shard at a
     /// time.
     #[track_caller]
     pub fn reserve(&self, additional: usize) {
-        let _scope = reentry::enter(self.id(), "reserve");
+        let _scope = self.scope("reserve");
         let per_shard = additional.div_ceil(self.shard_count());
         for slot in self.shards.iter() {
             slot.write().reserve(per_shard, stored_hash);
@@ -98,7 +98,7 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
     /// ```
     #[track_caller]
     pub fn shrink_to_fit(&self) {
-        let _scope = reentry::enter(self.id(), "shrink_to_fit");
+        let _scope = self.scope("shrink_to_fit");
         for slot in self.shards.iter() {
             slot.write().shrink_to_fit(stored_hash);
         }

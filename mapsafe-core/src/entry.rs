@@ -7,7 +7,6 @@ use core::mem;
 
 use crate::map::{Settle, ShardedMap, settle_if_owed, take_ticket};
 use crate::record::{Mode, Record, VersionedMode};
-use crate::reentry;
 use crate::shard::{Entry as Stored, ShardSlot, Shared, Table, stored_hash};
 
 /// What every entry needs to write: the table under its lock and the write protocol.
@@ -136,6 +135,7 @@ impl<'a, R: Record, M: Mode> OccupiedEntry<'a, R, M> {
     /// write and takes a fresh revision, as `update` does.
     pub fn get_mut(&mut self) -> R::Mut<'_> {
         let revision = self.slot.begin_write();
+        self.slot.slot.note(|p| &p.updates, 1);
         let stored = self.stored_mut();
         stored.revision = M::revision(revision);
         stored.record.as_mut()
@@ -144,6 +144,7 @@ impl<'a, R: Record, M: Mode> OccupiedEntry<'a, R, M> {
     /// [`get_mut`](Self::get_mut) for the rest of the closure.
     pub fn into_mut(self) -> R::Mut<'a> {
         let revision = self.slot.begin_write();
+        self.slot.slot.note(|p| &p.updates, 1);
         let stored = self
             .slot
             .table
@@ -169,6 +170,7 @@ impl<'a, R: Record, M: Mode> OccupiedEntry<'a, R, M> {
             );
         }
         let revision = self.slot.begin_write();
+        self.slot.slot.note(|p| &p.inserts, 1);
         let stored = self.stored_mut();
         stored.revision = M::revision(revision);
         mem::replace(&mut stored.record, record)
@@ -177,6 +179,7 @@ impl<'a, R: Record, M: Mode> OccupiedEntry<'a, R, M> {
     /// Removes the record and returns it.
     pub fn remove(self) -> R {
         self.slot.begin_write();
+        self.slot.slot.note(|p| &p.removes, 1);
         let (stored, _) = self
             .slot
             .table
@@ -212,6 +215,7 @@ impl<'a, R: Record, M: Mode> VacantEntry<'a, R, M> {
             );
         }
         let revision = self.slot.begin_write();
+        self.slot.slot.note(|p| &p.inserts, 1);
         let stored = Stored {
             hash: self.hash,
             revision: M::revision(revision),
@@ -286,7 +290,7 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
         R::Key: Borrow<Q>,
         Q: Hash + Eq + fmt::Debug + ?Sized,
     {
-        let _scope = reentry::enter(self.id(), "entry");
+        let _scope = self.scope("entry");
         let hash = self.hash(key);
         let mut shard = self.write_shard(hash);
         let bucket = Self::find_bucket(&shard, hash, key);

@@ -58,6 +58,7 @@ pub const MAX_SHARDS: usize = 1024;
 /// ```
 pub struct ShardedMap<R: Record, M: Mode = Plain, S = DefaultHasher> {
     pub(crate) shards: Box<[ShardSlot<R, M>]>,
+    pub(crate) shared: Box<Shared<R, M>>,
     /// `57 - log2(shards)`: the shard is taken from the `log2(shards)` hash bits just below the
     /// top 7, which hashbrown keeps for its control bytes.
     shift: u32,
@@ -137,6 +138,7 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
             shards: (0..shards)
                 .map(|_| ShardSlot::with_capacity(per_shard))
                 .collect(),
+            shared: Box::default(),
             hasher,
         }
     }
@@ -203,10 +205,18 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
         (hash >> self.shift) as usize & (self.shards.len() - 1)
     }
 
-    /// What the map keeps beside its shards (in shard 0; there is always at least one shard).
+    /// What the map keeps beside its shards.
     #[inline(always)]
     pub(crate) fn shared(&self) -> &Shared<R, M> {
-        &self.shards[0].shared
+        &self.shared
+    }
+
+    /// Enters the re-entrancy scope of `op` on this map (see `reentry`).
+    #[inline(always)]
+    #[track_caller]
+    pub(crate) fn scope(&self, op: &'static str) -> reentry::Scope {
+        let refused = M::PROBED.then_some(&self.shared.probes.refused);
+        reentry::enter(self.id(), op, refused)
     }
 
     /// The latest revision issued (0 on a plain map).
@@ -277,7 +287,7 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
         Q: Hash + Eq + ?Sized,
     {
         let hash = self.hash(key);
-        let table = self.shards[self.shard_index(hash)].lock.read();
+        let table = self.shards[self.shard_index(hash)].read();
         table
             .find(hash, |e| e.hash == hash && e.record.key().borrow() == key)
             .map(f)
@@ -308,7 +318,7 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
         R::Key: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let _scope = reentry::enter(self.id(), "contains_key");
+        let _scope = self.scope("contains_key");
         self.with_entry(key, |_| ()).is_some()
     }
 
@@ -321,7 +331,7 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
         R::Key: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let _scope = reentry::enter(self.id(), "get");
+        let _scope = self.scope("get");
         self.with_entry(key, |e| e.record.clone())
     }
 
@@ -354,7 +364,7 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
         R::Key: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let _scope = reentry::enter(self.id(), "read");
+        let _scope = self.scope("read");
         self.with_entry(key, |e| f(&e.record))
     }
 
@@ -378,9 +388,9 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
     /// ```
     #[track_caller]
     pub fn for_each(&self, mut f: impl FnMut(&R)) {
-        let _scope = reentry::enter(self.id(), "for_each");
+        let _scope = self.scope("for_each");
         for slot in self.shards.iter() {
-            let table = slot.lock.read();
+            let table = slot.read();
             for entry in table.iter() {
                 f(&entry.record);
             }
@@ -400,18 +410,20 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
     #[inline]
     #[track_caller]
     pub(crate) fn insert_with_revision(&self, record: R) -> (Option<R>, u64) {
-        let _scope = reentry::enter(self.id(), "insert");
+        let _scope = self.scope("insert");
         let hash = self.hash(record.key());
         let mut shard = self.write_shard(hash);
         match Self::find_bucket(&shard, hash, record.key()) {
             Some(bucket) => {
                 let revision = self.begin_write(&shard, 1);
+                shard.slot.note(|p| &p.inserts, 1);
                 let entry = shard.get_bucket_mut(bucket).expect("bucket just found");
                 entry.revision = M::revision(revision);
                 (Some(mem::replace(&mut entry.record, record)), revision)
             }
             None => {
                 let revision = self.begin_write(&shard, 1);
+                shard.slot.note(|p| &p.inserts, 1);
                 Self::store_new(&mut shard, hash, revision, record);
                 (None, revision)
             }
@@ -437,11 +449,12 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
     where
         R: Clone,
     {
-        let _scope = reentry::enter(self.id(), "load_or_store");
+        let _scope = self.scope("load_or_store");
         let hash = self.hash(record.key());
         let mut shard = self.write_shard(hash);
         match Self::find_bucket(&shard, hash, record.key()) {
             Some(bucket) => {
+                shard.slot.note(|p| &p.found, 1);
                 let entry = shard.get_bucket(bucket).expect("bucket just found");
                 let loaded = LoadOrStore::Loaded {
                     current: entry.record.clone(),
@@ -451,6 +464,8 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
             }
             None => {
                 let revision = self.begin_write(&shard, 1);
+                shard.slot.note(|p| &p.stored, 1);
+                shard.slot.note(|p| &p.inserts, 1);
                 Self::store_new(&mut shard, hash, revision, record);
                 (LoadOrStore::Stored, revision)
             }
@@ -506,10 +521,11 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
         R::Key: Borrow<Q>,
         Q: Hash + Eq + fmt::Debug + ?Sized,
     {
-        let _scope = reentry::enter(self.id(), "get_or_insert_with");
+        let _scope = self.scope("get_or_insert_with");
         let hash = self.hash(key);
         let mut shard = self.write_shard(hash);
         if let Some(bucket) = Self::find_bucket(&shard, hash, key) {
+            shard.slot.note(|p| &p.found, 1);
             let entry = shard.get_bucket(bucket).expect("bucket just found");
             return (entry.record.clone(), M::number(entry.revision), false);
         }
@@ -517,6 +533,8 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
         check_key::<R, Q>("get_or_insert_with", key, record.key());
         let copy = record.clone();
         let revision = self.begin_write(&shard, 1);
+        shard.slot.note(|p| &p.stored, 1);
+        shard.slot.note(|p| &p.inserts, 1);
         Self::store_new(&mut shard, hash, revision, record);
         (copy, revision, true)
     }
@@ -556,11 +574,12 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
         R::Key: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let _scope = reentry::enter(self.id(), "update");
+        let _scope = self.scope("update");
         let hash = self.hash(key);
         let mut shard = self.write_shard(hash);
         let bucket = Self::find_bucket(&shard, hash, key)?;
         let revision = self.begin_write(&shard, 1);
+        shard.slot.note(|p| &p.updates, 1);
         let entry = shard.get_bucket_mut(bucket).expect("bucket just found");
         entry.revision = M::revision(revision);
         Some((f(entry.record.as_mut()), revision))
@@ -620,7 +639,7 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
         R::Key: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let _scope = reentry::enter(self.id(), "remove");
+        let _scope = self.scope("remove");
         let hash = self.hash(key);
         let mut shard = self.write_shard(hash);
         let bucket = Self::find_bucket(&shard, hash, key)?;
@@ -628,6 +647,7 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
             return None;
         }
         let revision = self.begin_write(&shard, 1);
+        shard.slot.note(|p| &p.removes, 1);
         let (entry, _) = shard
             .get_bucket_entry(bucket)
             .ok()
@@ -650,7 +670,7 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
         let mut doomed: Vec<usize> = Vec::new();
         for slot in self.shards.iter() {
             let removed = {
-                let _scope = reentry::enter(self.id(), "retain");
+                let _scope = self.scope("retain");
                 let mut shard = slot.write();
                 doomed.clear();
                 doomed.extend(shard.iter_buckets().filter(|&bucket| {
@@ -660,6 +680,7 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
                     continue;
                 }
                 self.begin_write(&shard, doomed.len() as u64);
+                shard.slot.note(|p| &p.removes, doomed.len() as u64);
                 doomed
                     .iter()
                     .map(|&bucket| {
@@ -678,12 +699,13 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
     pub fn clear(&self) {
         for slot in self.shards.iter() {
             let removed = {
-                let _scope = reentry::enter(self.id(), "clear");
+                let _scope = self.scope("clear");
                 let mut shard = slot.write();
                 if shard.is_empty() {
                     continue;
                 }
                 self.begin_write(&shard, shard.len() as u64);
+                shard.slot.note(|p| &p.removes, shard.len() as u64);
                 mem::take(&mut *shard)
             };
             drop(removed);
@@ -738,7 +760,11 @@ impl<R: Record, M: Mode, S: BuildHasher> Settle<R, M> for ShardedMap<R, M, S> {
             return;
         };
         if ticket.count() >= pass.threshold() && slot.served.load(Ordering::Relaxed) != pass.id() {
+            let start = std::time::Instant::now();
             self.serve(&*pass, slot, table);
+            if M::PROBED {
+                self.shared.probes.stalled(start.elapsed());
+            }
         }
     }
 }
@@ -813,20 +839,21 @@ mod tests {
     use core::mem::{offset_of, size_of};
 
     #[test]
-    fn shard_slot_keeps_the_shared_state_off_the_lock_line() {
+    fn shard_slot_keeps_its_probes_off_the_lock_line() {
         type Slot = ShardSlot<(u64, u64), VersionedMode>;
         assert_eq!(size_of::<Slot>(), 128);
         assert!(offset_of!(Slot, served) < 64);
-        assert_eq!(offset_of!(Slot, shared), 64);
+        assert_eq!(offset_of!(Slot, probes), 64);
         type Big = ShardSlot<(String, [u64; 32]), Plain>;
         assert_eq!(size_of::<Big>(), 128);
     }
 
     #[test]
-    fn empty_map_is_no_larger_than_a_pointer_pair_and_a_hasher() {
-        // dashmap 6 with std's hasher is 40 bytes plus one 128-byte slot per shard, as we are.
-        assert!(size_of::<ShardedMap<(u64, u64)>>() <= 40);
-        assert!(size_of::<ShardedMap<(u64, u64), VersionedMode>>() <= 40);
+    fn empty_map_is_a_slice_a_box_and_a_hasher() {
+        // dashmap 6 with std's hasher is 40 bytes plus one 128-byte slot per shard; we add the
+        // box of the shared state (clock, pass registry, map-wide probes).
+        assert!(size_of::<ShardedMap<(u64, u64)>>() <= 48);
+        assert!(size_of::<ShardedMap<(u64, u64), VersionedMode>>() <= 48);
     }
 
     #[test]
@@ -859,14 +886,14 @@ mod tests {
     }
 
     #[test]
-    fn the_clock_lives_in_shard_zero_for_every_shard_count() {
+    fn the_clock_counts_every_write_for_every_shard_count() {
         for shards in [1, 2, 64] {
             let map: ShardedMap<(u64, u64), VersionedMode> = ShardedMap::with_shards(shards);
             for i in 0..100 {
                 let _ = map.insert((i, i));
             }
             assert_eq!(map.version(), 100);
-            assert_eq!(map.shards[0].shared.clock.revision(), 100);
+            assert_eq!(map.shared.clock.revision(), 100);
             map.clear();
             assert_eq!(map.version(), 200);
         }

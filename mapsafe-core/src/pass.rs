@@ -19,6 +19,7 @@ use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 
 use crate::map::ShardedMap;
+use crate::probes::MapProbes;
 use crate::record::{Mode, Record};
 use crate::shard::{Debt, ShardView};
 use crate::sync::Mutex;
@@ -73,13 +74,20 @@ struct Closing<'a, R: Record, M: Mode, S> {
 
 impl<R: Record, M: Mode, S> Drop for Closing<'_, R, M, S> {
     fn drop(&mut self) {
-        let shared = &self.map.shards[0].shared;
+        let shared = &self.map.shared;
         shared.clock.close();
         *shared.open.lock() = None;
     }
 }
 
 impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
+    /// Counts a pass in the map's probes.
+    pub(crate) fn count_pass(&self, counter: fn(&MapProbes) -> &AtomicU64) {
+        if M::PROBED {
+            MapProbes::count(counter(&self.shared().probes));
+        }
+    }
+
     /// Runs `work` on every shard as it was at one instant and returns the results in shard
     /// order with the map's revision at that instant (0 on a plain map). The caller is inside
     /// its re-entrancy scope.
@@ -122,7 +130,7 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
             if pass.failed.load(Ordering::Acquire) {
                 break;
             }
-            let table = slot.lock.read();
+            let table = slot.read();
             if slot.served.load(Ordering::Relaxed) != pass.id {
                 self.serve(&*pass, slot, &table);
             }

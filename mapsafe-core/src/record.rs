@@ -59,6 +59,8 @@ mod sealed {
     pub trait Sealed {}
     impl Sealed for super::Plain {}
     impl Sealed for super::VersionedMode {}
+    impl Sealed for super::UnprobedPlain {}
+    impl Sealed for super::UnprobedVersioned {}
 }
 
 /// Whether a map is versioned (stamps its writes with revisions) or plain. Sealed: the two
@@ -68,6 +70,10 @@ pub trait Mode: sealed::Sealed + Send + Sync + 'static {
     type Revision: Copy + Send + Sync + Debug + PartialEq + 'static;
     /// `true` for [`VersionedMode`].
     const VERSIONED: bool;
+    /// Whether the map counts its probes (`stats()`); off only in the benchmark-only modes
+    /// that measure what the probes cost.
+    #[doc(hidden)]
+    const PROBED: bool = true;
     /// The stored form of a revision (nothing for [`Plain`]).
     fn revision(revision: u64) -> Self::Revision;
     /// The revision a stored form carries (0 for [`Plain`]).
@@ -97,6 +103,43 @@ impl Mode for Plain {
 impl Mode for VersionedMode {
     type Revision = u64;
     const VERSIONED: bool = true;
+    #[inline(always)]
+    fn revision(revision: u64) -> u64 {
+        revision
+    }
+    #[inline(always)]
+    fn number(revision: u64) -> u64 {
+        revision
+    }
+}
+
+/// [`Plain`] with the probes compiled out: for measuring what they cost, side by side in one
+/// benchmark. Not for users (`stats()` reads zeros).
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct UnprobedPlain;
+
+/// [`VersionedMode`] with the probes compiled out, as [`UnprobedPlain`].
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct UnprobedVersioned;
+
+impl Mode for UnprobedPlain {
+    type Revision = ();
+    const VERSIONED: bool = false;
+    const PROBED: bool = false;
+    #[inline(always)]
+    fn revision(_: u64) {}
+    #[inline(always)]
+    fn number(_: ()) -> u64 {
+        0
+    }
+}
+
+impl Mode for UnprobedVersioned {
+    type Revision = u64;
+    const VERSIONED: bool = true;
+    const PROBED: bool = false;
     #[inline(always)]
     fn revision(revision: u64) -> u64 {
         revision

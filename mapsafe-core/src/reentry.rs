@@ -11,6 +11,7 @@
 //! in another costs a few thread-local loads and stores; only operations nested inside closures
 //! of other maps touch the `Vec` of outer ones.
 
+use core::sync::atomic::AtomicU64;
 use std::cell::{Cell, RefCell};
 
 use crate::sync::thread_local;
@@ -40,13 +41,14 @@ pub(crate) struct Scope {
 /// # Panics
 ///
 /// If this thread is already inside an operation on map `id`, with a message naming both
-/// operations and pointing at the caller's line.
+/// operations and pointing at the caller's line; `refused` counts such calls (`None`: not
+/// counted).
 #[inline(always)]
 #[track_caller]
-pub(crate) fn enter(id: usize, op: &'static str) -> Scope {
+pub(crate) fn enter(id: usize, op: &'static str, refused: Option<&AtomicU64>) -> Scope {
     let enclosing = INNERMOST.with(Cell::get);
     if enclosing != 0 {
-        return enter_nested(enclosing, id, op);
+        return enter_nested(enclosing, id, op, refused);
     }
     INNERMOST.with(|c| c.set(id));
     INNERMOST_OP.with(|c| c.set(op));
@@ -56,7 +58,12 @@ pub(crate) fn enter(id: usize, op: &'static str) -> Scope {
 #[cold]
 #[inline(never)]
 #[track_caller]
-fn enter_nested(enclosing: usize, id: usize, op: &'static str) -> Scope {
+fn enter_nested(
+    enclosing: usize,
+    id: usize,
+    op: &'static str,
+    refused: Option<&AtomicU64>,
+) -> Scope {
     let outer = if enclosing == id {
         Some(INNERMOST_OP.with(Cell::get))
     } else {
@@ -70,6 +77,9 @@ fn enter_nested(enclosing: usize, id: usize, op: &'static str) -> Scope {
         })
     };
     if let Some(outer) = outer {
+        if let Some(refused) = refused {
+            refused.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
+        }
         panic!(
             "mapsafe: `{op}` was called on a map from inside `{outer}` on the same map (from its \
              closure, or from a record's `Clone`, `Hash`, `Eq` or `Drop` that `{outer}` runs \

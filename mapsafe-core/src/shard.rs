@@ -10,8 +10,9 @@ use std::sync::Arc;
 use hashbrown::HashTable;
 
 use crate::clock::Clock;
+use crate::probes::{MapProbes, ShardProbes};
 use crate::record::{Mode, Record};
-use crate::sync::{Mutex, RwLock, RwLockWriteGuard};
+use crate::sync::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 /// One stored record, the revision of its last write, and its key's hash.
 ///
@@ -60,8 +61,9 @@ pub(crate) trait Debt<R: Record, M: Mode>: Send + Sync {
     fn serve(&self, shard: ShardView<'_, R, M>);
 }
 
-/// What the map keeps beside its shards: the clock and the pass registry. It lives in shard 0's
-/// second cache line (see [`ShardSlot`]).
+/// What the map keeps beside its shards: the clock, the pass registry and the map-wide probes.
+/// Boxed on its own cache lines: every versioned write bumps the clock, so it must not share a
+/// line with anything read on every operation.
 #[repr(align(64))]
 pub(crate) struct Shared<R: Record, M: Mode> {
     pub(crate) clock: Clock,
@@ -74,6 +76,7 @@ pub(crate) struct Shared<R: Record, M: Mode> {
     pub(crate) open: Mutex<Option<Arc<dyn Debt<R, M>>>>,
     /// Passes run one at a time.
     pub(crate) gate: Mutex<()>,
+    pub(crate) probes: MapProbes,
 }
 
 impl<R: Record, M: Mode> Default for Shared<R, M> {
@@ -84,6 +87,7 @@ impl<R: Record, M: Mode> Default for Shared<R, M> {
             open_id: AtomicU64::new(0),
             open: Mutex::new(None),
             gate: Mutex::new(()),
+            probes: MapProbes::default(),
         }
     }
 }
@@ -92,10 +96,8 @@ impl<R: Record, M: Mode> Default for Shared<R, M> {
 /// as crossbeam does on x86_64, because of the adjacent-line prefetcher) so that neighbouring
 /// shards never share a line.
 ///
-/// The lock, the size and the served mark fill the first line. The second line would be padding,
-/// so it carries the map's [`Shared`] state (only shard 0's is used): every versioned write bumps
-/// the clock, so it must not share a line with anything read on every operation, and keeping it
-/// here rather than in a field of the map keeps an empty map no larger than dashmap's.
+/// The lock, the size and the served mark fill the first line; the shard's probes, written by the
+/// lock holder, fill the second (which would otherwise be padding).
 #[repr(C, align(128))]
 pub(crate) struct ShardSlot<R: Record, M: Mode> {
     pub(crate) lock: RwLock<Table<R, M>>,
@@ -104,7 +106,7 @@ pub(crate) struct ShardSlot<R: Record, M: Mode> {
     /// The id of the last pass this shard was handed to. Written under the shard's lock (read
     /// or write), read under its write lock; the lock orders both, so Relaxed suffices.
     pub(crate) served: AtomicU64,
-    pub(crate) shared: Shared<R, M>,
+    pub(crate) probes: ShardProbes,
 }
 
 impl<R: Record, M: Mode> ShardSlot<R, M> {
@@ -113,16 +115,52 @@ impl<R: Record, M: Mode> ShardSlot<R, M> {
             lock: RwLock::new(HashTable::with_capacity(capacity)),
             len: AtomicUsize::new(0),
             served: AtomicU64::new(0),
-            shared: Shared::default(),
+            probes: ShardProbes::default(),
         }
     }
 
-    /// Write-locks the shard.
+    /// Write-locks the shard, counting a wait if another thread holds it.
     #[inline(always)]
     pub(crate) fn write(&self) -> ShardWrite<'_, R, M> {
-        ShardWrite {
-            table: self.lock.write(),
-            slot: self,
+        let table = match self.lock.try_write() {
+            Some(table) => table,
+            None => self.write_contended(),
+        };
+        ShardWrite { table, slot: self }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn write_contended(&self) -> RwLockWriteGuard<'_, Table<R, M>> {
+        if M::PROBED {
+            MapProbes::count(&self.probes.contended);
+        }
+        self.lock.write()
+    }
+
+    /// Read-locks the shard, counting a wait if a writer holds it.
+    #[inline(always)]
+    pub(crate) fn read(&self) -> RwLockReadGuard<'_, Table<R, M>> {
+        match self.lock.try_read() {
+            Some(table) => table,
+            None => self.read_contended(),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn read_contended(&self) -> RwLockReadGuard<'_, Table<R, M>> {
+        if M::PROBED {
+            MapProbes::count(&self.probes.contended);
+        }
+        self.lock.read()
+    }
+
+    /// Adds `n` to one of the shard's counters; the caller holds the shard's write lock.
+    #[inline(always)]
+    pub(crate) fn note(&self, counter: impl FnOnce(&ShardProbes) -> &AtomicU64, n: u64) {
+        if M::PROBED {
+            crate::probes::bump(counter(&self.probes), n);
         }
     }
 

@@ -10,7 +10,6 @@ use hashbrown::hash_table;
 use crate::hasher::DefaultHasher;
 use crate::map::ShardedMap;
 use crate::record::{Mode, Plain, Record, VersionedMode};
-use crate::reentry;
 use crate::shard::{Entry, ShardView, Table};
 use crate::types::Versioned;
 
@@ -55,7 +54,8 @@ impl<R: Record, M: Mode, S: BuildHasher + Clone> ShardedMap<R, M, S> {
     where
         R: Clone,
     {
-        let _scope = reentry::enter(self.id(), "snapshot");
+        let _scope = self.scope("snapshot");
+        self.count_pass(|p| &p.snapshots);
         let (shards, version) = self.run_pass(copy_table::<R, M>);
         Snapshot {
             len: shards.iter().map(Table::len).sum(),

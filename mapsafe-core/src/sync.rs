@@ -3,9 +3,9 @@
 //! Users' builds never see the test shim.
 
 #[cfg(not(feature = "shuttle"))]
-pub(crate) use parking_lot::{Mutex, RwLock, RwLockWriteGuard};
+pub(crate) use parking_lot::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 #[cfg(feature = "shuttle")]
-pub(crate) use shuttle_parking_lot::{Mutex, RwLock, RwLockWriteGuard};
+pub(crate) use shuttle_parking_lot::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 // Per-thread state (the re-entrancy scopes) must be per shuttle task under the scheduler.
 #[cfg(feature = "shuttle")]

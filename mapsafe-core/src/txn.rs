@@ -13,8 +13,8 @@ use core::sync::atomic::{self, Ordering};
 
 use crate::hasher::DefaultHasher;
 use crate::map::{ShardedMap, settle_if_owed, take_ticket};
+use crate::probes::MapProbes;
 use crate::record::{Mode, Record, VersionedMode};
-use crate::reentry;
 use crate::shard::ShardWrite;
 
 /// One key the transaction wrote, with its new value.
@@ -249,6 +249,10 @@ impl<'a, R: Record + Clone, M: Mode, S: BuildHasher> Txn<'a, R, M, S> {
         self.staged.sort_by_key(|s| s.bucket.is_none());
         for staged in mem::take(&mut self.staged) {
             let table = &mut self.shards[staged.shard].1;
+            let stores = staged.value.is_some();
+            table
+                .slot
+                .note(|p| if stores { &p.inserts } else { &p.removes }, 1);
             match (staged.bucket, staged.value) {
                 (Some(bucket), Some(record)) => {
                     let entry = table.get_bucket_mut(bucket).expect("staged bucket");
@@ -311,6 +315,17 @@ impl<R: Record + Clone, S: BuildHasher> Txn<'_, R, VersionedMode, S> {
             .get_bucket(bucket)
             .expect("mapsafe bug: a transaction lost a bucket")
             .revision
+    }
+}
+
+/// Counts an aborted transaction when dropped.
+struct Aborted<'a>(Option<&'a core::sync::atomic::AtomicU64>);
+
+impl Drop for Aborted<'_> {
+    fn drop(&mut self) {
+        if let Some(counter) = self.0 {
+            MapProbes::count(counter);
+        }
     }
 }
 
@@ -388,7 +403,7 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
     {
         let replaced;
         let outcome = {
-            let _scope = reentry::enter(self.id(), "transaction");
+            let _scope = self.scope("transaction");
             let declared: Vec<u64> = keys.iter().map(|key| self.hash(*key)).collect();
             let mut indices: Vec<usize> = declared.iter().map(|&h| self.shard_index(h)).collect();
             indices.sort_unstable();
@@ -401,8 +416,15 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
                 is_declared: &is_declared,
                 staged: Vec::new(),
             };
+            // Counts the transaction as aborted unless it commits (also when `f` panics).
+            let probes = &self.shared().probes;
+            let abort = Aborted(M::PROBED.then_some(&probes.aborted));
             let outcome = f(&mut tx);
             replaced = if outcome.is_ok() {
+                core::mem::forget(abort);
+                if M::PROBED {
+                    MapProbes::count(&probes.committed);
+                }
                 tx.commit()
             } else {
                 Vec::new()

@@ -5,7 +5,6 @@ use core::hash::BuildHasher;
 
 use crate::map::ShardedMap;
 use crate::record::{Mode, Record};
-use crate::reentry;
 use crate::shard::ShardView;
 
 /// A healthy map's vital signs, from `verify_consistency`.
@@ -266,7 +265,8 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
     #[must_use = "the result says whether the map is consistent"]
     #[track_caller]
     pub fn verify_consistency(&self) -> Result<ConsistencyReport, ConsistencyError> {
-        let _scope = reentry::enter(self.id(), "verify_consistency");
+        let _scope = self.scope("verify_consistency");
+        self.count_pass(|p| &p.verifications);
         let (findings, version) = self.run_pass(check_shard::<R, M>);
         let mut violations = Vec::new();
         let mut revisions = Vec::new();
@@ -309,7 +309,26 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
                 version: M::VERSIONED.then_some(version),
             })
         } else {
+            if M::PROBED {
+                self.shared()
+                    .probes
+                    .verification_failed(violations.iter().map(|v| v.kind.name()));
+            }
             Err(ConsistencyError { violations })
+        }
+    }
+}
+
+impl ViolationKind {
+    /// The kind's name, as in the enum (`"WrongShard"`, ...), for counters and logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ViolationKind::WrongShard { .. } => "WrongShard",
+            ViolationKind::Unreachable => "Unreachable",
+            ViolationKind::DuplicateKey => "DuplicateKey",
+            ViolationKind::LenMismatch { .. } => "LenMismatch",
+            ViolationKind::RevisionAhead { .. } => "RevisionAhead",
+            ViolationKind::DuplicateRevision { .. } => "DuplicateRevision",
         }
     }
 }
@@ -341,7 +360,7 @@ mod tests {
     fn catches_a_published_len_that_disagrees_with_the_table() {
         let map = map_with(10);
         map.shards[1].len.fetch_add(3, Ordering::Relaxed);
-        let counted = map.shards[1].lock.read().len();
+        let counted = map.shards[1].read().len();
         assert_eq!(
             kinds(&map),
             [ViolationKind::LenMismatch {

@@ -6,7 +6,6 @@ use core::mem;
 
 use crate::map::ShardedMap;
 use crate::record::{Record, VersionedMode};
-use crate::reentry;
 use crate::types::{Conflict, Versioned};
 
 impl<R: Record, S: BuildHasher> ShardedMap<R, VersionedMode, S> {
@@ -25,7 +24,7 @@ impl<R: Record, S: BuildHasher> ShardedMap<R, VersionedMode, S> {
         R::Key: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let _scope = reentry::enter(self.id(), "get_versioned");
+        let _scope = self.scope("get_versioned");
         self.get_with_revision_in_scope(key)
             .map(|(value, version)| Versioned { version, value })
     }
@@ -41,7 +40,7 @@ impl<R: Record, S: BuildHasher> ShardedMap<R, VersionedMode, S> {
     #[track_caller]
     pub fn compare_and_swap(&self, expected: u64, record: R) -> Result<u64, Conflict<R>> {
         let (replaced, outcome) = {
-            let _scope = reentry::enter(self.id(), "compare_and_swap");
+            let _scope = self.scope("compare_and_swap");
             let hash = self.hash(record.key());
             let mut shard = self.write_shard(hash);
             match Self::find_bucket(&shard, hash, record.key()) {
@@ -51,17 +50,21 @@ impl<R: Record, S: BuildHasher> ShardedMap<R, VersionedMode, S> {
                         .expect("bucket just found")
                         .revision;
                     if actual != expected {
+                        shard.slot.note(|p| &p.conflicts, 1);
                         return Err(Conflict {
                             actual,
                             offered: record,
                         });
                     }
                     let revision = self.begin_write(&shard, 1);
+                    shard.slot.note(|p| &p.swaps, 1);
+                    shard.slot.note(|p| &p.inserts, 1);
                     let entry = shard.get_bucket_mut(bucket).expect("bucket just found");
                     entry.revision = revision;
                     (Some(mem::replace(&mut entry.record, record)), Ok(revision))
                 }
                 None if expected != 0 => {
+                    shard.slot.note(|p| &p.conflicts, 1);
                     return Err(Conflict {
                         actual: 0,
                         offered: record,
@@ -69,6 +72,8 @@ impl<R: Record, S: BuildHasher> ShardedMap<R, VersionedMode, S> {
                 }
                 None => {
                     let revision = self.begin_write(&shard, 1);
+                    shard.slot.note(|p| &p.swaps, 1);
+                    shard.slot.note(|p| &p.inserts, 1);
                     Self::store_new(&mut shard, hash, revision, record);
                     (None, Ok(revision))
                 }
@@ -102,10 +107,11 @@ impl<R: Record, S: BuildHasher> ShardedMap<R, VersionedMode, S> {
         R::Key: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let _scope = reentry::enter(self.id(), "compare_and_remove");
+        let _scope = self.scope("compare_and_remove");
         let hash = self.hash(key);
         let mut shard = self.write_shard(hash);
         let Some(bucket) = Self::find_bucket(&shard, hash, key) else {
+            shard.slot.note(|p| &p.conflicts, 1);
             return Err(0);
         };
         let actual = shard
@@ -113,9 +119,12 @@ impl<R: Record, S: BuildHasher> ShardedMap<R, VersionedMode, S> {
             .expect("bucket just found")
             .revision;
         if actual != expected {
+            shard.slot.note(|p| &p.conflicts, 1);
             return Err(actual);
         }
         let version = self.begin_write(&shard, 1);
+        shard.slot.note(|p| &p.swaps, 1);
+        shard.slot.note(|p| &p.removes, 1);
         let (entry, _) = shard
             .get_bucket_entry(bucket)
             .ok()
