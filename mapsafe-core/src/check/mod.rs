@@ -74,7 +74,7 @@ pub use workload::Updater;
 
 use crate::map::{AsEngine, ShardedMap};
 use crate::record::Record;
-use analyse::{Analysis, Finding, Tally};
+use analyse::{Analysis, Tally};
 use workload::Workload;
 
 /// The workload's shape: seed, threads, calls per thread, key space.
@@ -265,7 +265,7 @@ impl<R: Record + Clone + PartialEq + Debug> Checker<R> {
         ShardedMap<R, T::Mode, T::Hasher>: Target<Record = R>,
     {
         self.run_once(map, |m: &T| m.engine(), self.config.seed)
-            .map(|tally| report(&[tally], self.config.seed))
+            .map(|tally| summarise(&[tally], self.config.seed))
     }
 
     /// Runs `runs` workloads, each on a fresh map from `new_map`, with seeds `seed`, `seed + 1`,
@@ -313,7 +313,7 @@ impl<R: Record + Clone + PartialEq + Debug> Checker<R> {
             tallies.push(self.run_once(&map, |m: &T| m.engine(), seed)?);
             seed = seed.wrapping_add(1);
         }
-        Ok(report(&tallies, seed.wrapping_sub(1)))
+        Ok(summarise(&tallies, seed.wrapping_sub(1)))
     }
 
     /// Runs one workload with `seed` on any [`Target`] (the checker's own tests use this to
@@ -324,7 +324,7 @@ impl<R: Record + Clone + PartialEq + Debug> Checker<R> {
         T: Target<Record = R> + Sync,
     {
         self.run_once(target, |t: &T| t, seed)
-            .map(|tally| report(&[tally], seed))
+            .map(|tally| summarise(&[tally], seed))
     }
 
     fn run_once<H, T>(
@@ -351,53 +351,11 @@ impl<R: Record + Clone + PartialEq + Debug> Checker<R> {
         let mut analysis = Analysis::new(&recorded, T::VERSIONED, self.make, self.updater);
         analysis
             .run(&recorded)
-            .map_err(|finding| self.failure(&analysis, finding, config))
-    }
-
-    fn failure(
-        &self,
-        analysis: &Analysis<'_, R>,
-        finding: Finding,
-        config: Config,
-    ) -> CheckFailure {
-        let key = finding.key;
-        let offending = finding
-            .offending
-            .map(|e| analysis.render(e, key.or(analysis.events[e].op.key())));
-        let bounding = finding
-            .bounding
-            .iter()
-            .map(|(e, why)| {
-                let focus = key.or(analysis.events[*e].op.key());
-                format!("{}\n      ({why})", analysis.render(*e, focus))
-            })
-            .collect();
-        let history = match (key, finding.offending) {
-            (Some(key), Some(at)) => analysis
-                .window(key, at, 12, 6)
-                .into_iter()
-                .map(|e| {
-                    let mark = if e == at { ">>" } else { "  " };
-                    format!("{mark} {}", analysis.render(e, Some(key)))
-                })
-                .collect(),
-            _ => Vec::new(),
-        };
-        CheckFailure::new(report::Details {
-            class: finding.class,
-            map: self.name.clone(),
-            summary: finding.summary,
-            offending,
-            bounding,
-            key,
-            history,
-            reproduce: reproduce_command(&config),
-            config,
-        })
+            .map_err(|finding| report::failure(&analysis, finding, &self.name, config))
     }
 }
 
-fn report(tallies: &[Tally], last_seed: u64) -> CheckReport {
+fn summarise(tallies: &[Tally], last_seed: u64) -> CheckReport {
     CheckReport {
         runs: tallies.len(),
         calls: tallies.iter().map(|t| t.events).sum(),
@@ -412,36 +370,6 @@ fn report(tallies: &[Tally], last_seed: u64) -> CheckReport {
         undecided_keys: tallies.iter().map(|t| t.undecided_keys).sum(),
         last_seed,
     }
-}
-
-/// The command that reruns this workload: the seed and sizes as environment variables, and the
-/// running test's name (the test harness names each test's thread after it).
-fn reproduce_command(config: &Config) -> String {
-    let mut command = format!(
-        "MAPSAFE_SEED={:#x} MAPSAFE_OPS={} MAPSAFE_THREADS={} cargo test",
-        config.seed, config.ops_per_thread, config.threads
-    );
-    if let Ok(package) = std::env::var("CARGO_PKG_NAME") {
-        command.push_str(&format!(" -p {package}"));
-        // The test binary: `name-<hash>`; the library's own is named after the crate.
-        let exe = std::env::current_exe().ok();
-        let stem = exe
-            .as_ref()
-            .and_then(|p| p.file_stem())
-            .and_then(|s| s.to_str());
-        if let Some((binary, _hash)) = stem.and_then(|s| s.rsplit_once('-')) {
-            if binary == package.replace('-', "_") {
-                command.push_str(" --lib");
-            } else {
-                command.push_str(&format!(" --test {binary}"));
-            }
-        }
-    }
-    match std::thread::current().name() {
-        Some(test) if test != "main" => command.push_str(&format!(" -- {test} --exact")),
-        _ => {}
-    }
-    command
 }
 
 /// Entry point of the test `#[concurrent_map(consistency_test = make)]` generates.

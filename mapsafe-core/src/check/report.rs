@@ -1,8 +1,13 @@
-//! What the checker hands back: a report on success, an actionable failure otherwise.
+//! What the checker hands back: a report on success, an actionable failure otherwise; and every
+//! piece of report text (calls, results, model states, the rerun command) is rendered here.
 
-use core::fmt;
+use core::fmt::{self, Debug};
 
 use super::Config;
+use super::analyse::{Analysis, Finding};
+use super::history::{Event, FINAL_THREAD, Op, Outcome, Revised};
+use super::search::State;
+use crate::record::Record;
 
 /// The kind of violation a [`CheckFailure`] reports.
 ///
@@ -248,5 +253,225 @@ impl fmt::Display for CheckReport {
             )?;
         }
         Ok(())
+    }
+}
+
+/// Turns a finding into the failure report: every call it points at rendered, with the key's
+/// history around the offending one.
+pub(crate) fn failure<R: Record + Clone + PartialEq + Debug>(
+    analysis: &Analysis<'_, R>,
+    finding: Finding,
+    map: &str,
+    config: Config,
+) -> CheckFailure {
+    let key = finding.key;
+    let offending = finding
+        .offending
+        .map(|e| render(analysis, e, key.or(analysis.events[e].op.key())));
+    let bounding = finding
+        .bounding
+        .iter()
+        .map(|bound| {
+            let focus = key.or(analysis.events[bound.event].op.key());
+            format!(
+                "{}\n      ({})",
+                render(analysis, bound.event, focus),
+                bound.why
+            )
+        })
+        .collect();
+    let history = match (key, finding.offending) {
+        (Some(key), Some(at)) => analysis
+            .window(key, at, 12, 6)
+            .into_iter()
+            .map(|e| {
+                let mark = if e == at { ">>" } else { "  " };
+                format!("{mark} {}", render(analysis, e, Some(key)))
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    CheckFailure::new(Details {
+        class: finding.class,
+        map: map.to_string(),
+        summary: finding.summary,
+        offending,
+        bounding,
+        key,
+        history,
+        reproduce: reproduce_command(&config),
+        config,
+    })
+}
+
+/// Renders an event, focused on `key` for multi-key results.
+fn render<R: Record + Clone + PartialEq + Debug>(
+    analysis: &Analysis<'_, R>,
+    event: usize,
+    key: Option<u64>,
+) -> String {
+    analysis.events[event].render(analysis.versioned, key, &|r| analysis.key_of(r))
+}
+
+/// The command that reruns this workload: the seed and sizes as environment variables, and the
+/// running test's name (the test harness names each test's thread after it).
+fn reproduce_command(config: &Config) -> String {
+    let mut command = format!(
+        "MAPSAFE_SEED={:#x} MAPSAFE_OPS={} MAPSAFE_THREADS={} cargo test",
+        config.seed, config.ops_per_thread, config.threads
+    );
+    if let Ok(package) = std::env::var("CARGO_PKG_NAME") {
+        command.push_str(&format!(" -p {package}"));
+        // The test binary: `name-<hash>`; the library's own is named after the crate.
+        let exe = std::env::current_exe().ok();
+        let stem = exe
+            .as_ref()
+            .and_then(|p| p.file_stem())
+            .and_then(|s| s.to_str());
+        if let Some((binary, _hash)) = stem.and_then(|s| s.rsplit_once('-')) {
+            if binary == package.replace('-', "_") {
+                command.push_str(" --lib");
+            } else {
+                command.push_str(&format!(" --test {binary}"));
+            }
+        }
+    }
+    match std::thread::current().name() {
+        Some(test) if test != "main" => command.push_str(&format!(" -- {test} --exact")),
+        _ => {}
+    }
+    command
+}
+
+/// A revision for humans: ` @rev 7` on a versioned map, nothing on a plain one.
+struct Rev {
+    revision: u64,
+    versioned: bool,
+}
+
+impl fmt::Display for Rev {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.versioned {
+            write!(f, " @rev {}", self.revision)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// `Some(record) @rev 7`, or `None`.
+fn seen_text<R: Debug>(seen: &Option<Revised<R>>, versioned: bool) -> String {
+    match seen {
+        None => "None".to_string(),
+        Some(seen) => format!("Some({:?}){}", seen.record, rev(seen.revision, versioned)),
+    }
+}
+
+fn rev(revision: u64, versioned: bool) -> Rev {
+    Rev {
+        revision,
+        versioned,
+    }
+}
+
+/// A key's state in the model: `absent`, or its record (with its revision on a versioned map).
+pub(crate) fn state_text<R: Debug>(state: State, values: &[R], versioned: bool) -> String {
+    match state {
+        None => "absent".to_string(),
+        Some(held) => format!(
+            "{:?}{}",
+            values[held.value as usize],
+            rev(held.revision, versioned)
+        ),
+    }
+}
+
+impl<R: Debug> Event<R> {
+    /// `t2#57 [1180..1183] get(key 17) -> ...`; `focus` restricts multi-key results (snapshots,
+    /// retain) to one key, which `key_of` recognises.
+    pub(crate) fn render(
+        &self,
+        versioned: bool,
+        focus: Option<u64>,
+        key_of: &dyn Fn(&R) -> Option<u64>,
+    ) -> String {
+        let v = versioned;
+        let call = match &self.op {
+            Op::Get { key } | Op::Contains { key } | Op::Remove { key } => {
+                format!("{}(key {key})", self.op.name())
+            }
+            Op::Insert { record, .. } | Op::LoadOrStore { record, .. } => {
+                format!("{}({record:?})", self.op.name())
+            }
+            Op::Update { key, nonce } => format!("update(key {key}, nonce {nonce:#x})"),
+            Op::Cas {
+                expected, record, ..
+            } => format!("compare_and_swap(expected {expected}, {record:?})"),
+            op => format!("{}()", op.name()),
+        };
+        let result = match &self.outcome {
+            Outcome::Get(seen) | Outcome::Remove(seen) => seen_text(seen, v),
+            Outcome::Contains(b) => b.to_string(),
+            Outcome::Insert { replaced, revision } => {
+                format!("replaced {replaced:?}{}", rev(*revision, v))
+            }
+            Outcome::Stored { revision } => format!("Stored{}", rev(*revision, v)),
+            Outcome::Loaded { current, revision } => {
+                format!("Loaded {{ current: {current:?}{} }}", rev(*revision, v))
+            }
+            Outcome::Update(None) => "None (absent)".to_string(),
+            Outcome::Update(Some(revision)) => format!("Some{}", rev(*revision, v)),
+            Outcome::Cas(Ok(rev)) => format!("Ok({rev})"),
+            Outcome::Cas(Err(actual)) => format!("Err(Conflict {{ actual: {actual} }})"),
+            Outcome::Retain(visits) => match focus {
+                Some(key) => match visits.iter().find(|vis| key_of(&vis.record) == Some(key)) {
+                    Some(vis) if vis.kept => format!(
+                        "kept {:?} (seen at tickets {}..{})",
+                        vis.record, vis.t1, vis.t2
+                    ),
+                    Some(vis) => format!(
+                        "removed {:?} (at tickets {}..{})",
+                        vis.record, vis.t1, vis.t2
+                    ),
+                    None => format!("key {key} not seen"),
+                },
+                None => format!(
+                    "{} seen, {} removed",
+                    visits.len(),
+                    visits.iter().filter(|vis| !vis.kept).count()
+                ),
+            },
+            Outcome::Clear => "()".to_string(),
+            Outcome::Snapshot { records, version } => {
+                let at = if v {
+                    format!(" at version {version}")
+                } else {
+                    String::new()
+                };
+                match focus {
+                    Some(key) => match records.iter().find(|r| key_of(&r.record) == Some(key)) {
+                        Some(r) => format!(
+                            "{} records{at}; key {key}: {:?}{}",
+                            records.len(),
+                            r.record,
+                            rev(r.revision, v)
+                        ),
+                        None => format!("{} records{at}; key {key}: absent", records.len()),
+                    },
+                    None => format!("{} records{at}", records.len()),
+                }
+            }
+            Outcome::Version(version) => version.to_string(),
+            Outcome::Len(len) => len.to_string(),
+        };
+        let who = if self.thread == FINAL_THREAD {
+            format!("final#{}", self.seq)
+        } else {
+            format!("t{}#{}", self.thread, self.seq)
+        };
+        format!(
+            "{who} [tickets {}..{}] {call} -> {result}",
+            self.call, self.ret
+        )
     }
 }

@@ -11,9 +11,22 @@ use crate::record::Record;
 
 /// An interned record value of one key.
 pub(crate) type Vid = u32;
-/// The sequential model of one key: absent, or a value with the revision of its last write
-/// (0 on a map without revisions).
-pub(crate) type State = Option<(Vid, u64)>;
+/// A value a key holds in the model, with the revision of its last write (0 on a map without
+/// revisions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct Held {
+    pub(crate) value: Vid,
+    pub(crate) revision: u64,
+}
+
+impl Held {
+    pub(crate) fn new(value: Vid, revision: u64) -> Self {
+        Held { value, revision }
+    }
+}
+
+/// The sequential model of one key: absent, or the value it holds.
+pub(crate) type State = Option<Held>;
 
 /// What one operation did to, or saw of, one key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,7 +54,7 @@ pub(crate) enum Kind {
         nonce: u64,
         rev: Option<u64>,
     },
-    Remove(Option<(Vid, u64)>),
+    Remove(Option<Held>),
     CasOk {
         expected: u64,
         new: Vid,
@@ -64,7 +77,7 @@ impl Kind {
             Kind::Insert { rev, .. }
             | Kind::Stored { rev, .. }
             | Kind::Update { rev: Some(rev), .. }
-            | Kind::Remove(Some((_, rev)))
+            | Kind::Remove(Some(Held { revision: rev, .. }))
             | Kind::CasOk { rev, .. } => Some(rev),
             _ => None,
         }
@@ -110,11 +123,11 @@ pub(crate) fn edited<R: Record + Clone + PartialEq>(
 }
 
 fn stamp(state: State) -> u64 {
-    state.map_or(0, |(_, s)| s)
+    state.map_or(0, |held| held.revision)
 }
 
 fn value(state: State) -> Option<Vid> {
-    state.map(|(v, _)| v)
+    state.map(|held| held.value)
 }
 
 /// The model's step: the new state if `kind`'s result is possible from `state`.
@@ -128,21 +141,25 @@ pub(crate) fn apply<R: Record + Clone + PartialEq>(
         Kind::Read(seen) => (state == seen).then_some(state),
         Kind::ReadValue(seen) => (value(state) == Some(seen)).then_some(state),
         Kind::Present(present) => (state.is_some() == present).then_some(state),
-        Kind::Insert { new, prev, rev } => (value(state) == prev).then_some(Some((new, rev))),
-        Kind::Stored { new, rev } => state.is_none().then_some(Some((new, rev))),
-        Kind::Loaded { current, stamp } => (state == Some((current, stamp))).then_some(state),
+        Kind::Insert { new, prev, rev } => {
+            (value(state) == prev).then_some(Some(Held::new(new, rev)))
+        }
+        Kind::Stored { new, rev } => state.is_none().then_some(Some(Held::new(new, rev))),
+        Kind::Loaded { current, stamp } => {
+            (state == Some(Held::new(current, stamp))).then_some(state)
+        }
         Kind::Update { rev: None, .. } => state.is_none().then_some(None),
         Kind::Update {
             nonce,
             rev: Some(rev),
         } => {
-            let (from, _) = state?;
-            Some(Some((edited(values, from, updater, nonce), rev)))
+            let from = state?.value;
+            Some(Some(Held::new(edited(values, from, updater, nonce), rev)))
         }
         Kind::Remove(None) => state.is_none().then_some(None),
-        Kind::Remove(Some((removed, _))) => (value(state) == Some(removed)).then_some(None),
+        Kind::Remove(Some(removed)) => (value(state) == Some(removed.value)).then_some(None),
         Kind::CasOk { expected, new, rev } => {
-            (stamp(state) == expected).then_some(Some((new, rev)))
+            (stamp(state) == expected).then_some(Some(Held::new(new, rev)))
         }
         Kind::CasErr { expected, actual } => {
             (stamp(state) != expected && stamp(state) == actual).then_some(state)
@@ -174,6 +191,20 @@ pub(crate) enum Verdict {
 
 const END: usize = usize::MAX;
 
+/// A placed operation the search can take back: the call entry it lifted and what it changed.
+struct Frame {
+    call: usize,
+    state: State,
+    done_rank: usize,
+}
+
+/// A search node already explored: the set of placed operations and the model's state.
+#[derive(PartialEq, Eq, Hash)]
+struct Memo {
+    linearized: Vec<u64>,
+    state: State,
+}
+
 /// Decides whether `ops` (one key's history, starting absent) is linearizable.
 pub(crate) fn linearize<R: Record + Clone + PartialEq>(
     ops: &[KeyOp],
@@ -185,13 +216,12 @@ pub(crate) fn linearize<R: Record + Clone + PartialEq>(
     let n = ops.len();
     let mut ranks = vec![None; n];
     if versioned {
-        let mut writes: Vec<(u64, usize)> = ops
-            .iter()
-            .enumerate()
-            .filter_map(|(i, op)| op.kind.known_rev().map(|rev| (rev, i)))
+        let mut writes: Vec<usize> = (0..n)
+            .filter(|&i| ops[i].kind.known_rev().is_some())
             .collect();
-        writes.sort_unstable();
-        for (rank, &(_, i)) in writes.iter().enumerate() {
+        // Stable: writes that share a revision keep their history order.
+        writes.sort_by_key(|&i| ops[i].kind.known_rev());
+        for (rank, &i) in writes.iter().enumerate() {
             ranks[i] = Some(rank);
         }
     }
@@ -226,8 +256,8 @@ pub(crate) fn linearize<R: Record + Clone + PartialEq>(
     let mut linearized = vec![0_u64; n.div_ceil(64)];
     let mut state: State = None;
     let mut done_rank = 0;
-    let mut stack: Vec<(usize, State, usize)> = Vec::new();
-    let mut cache: HashSet<(Vec<u64>, State)> = HashSet::new();
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut cache: HashSet<Memo> = HashSet::new();
     let mut best: Option<Stuck> = None;
     let mut node = next[head];
     let mut steps = 0;
@@ -245,8 +275,16 @@ pub(crate) fn linearize<R: Record + Clone + PartialEq>(
                 if let Some(new_state) = apply(ops[i].kind, state, values, updater) {
                     let mut with = linearized.clone();
                     with[i / 64] |= 1 << (i % 64);
-                    if cache.insert((with.clone(), new_state)) {
-                        stack.push((node, state, done_rank));
+                    let memo = Memo {
+                        linearized: with.clone(),
+                        state: new_state,
+                    };
+                    if cache.insert(memo) {
+                        stack.push(Frame {
+                            call: node,
+                            state,
+                            done_rank,
+                        });
                         state = new_state;
                         linearized = with;
                         if ranks[i].is_some() {
@@ -265,18 +303,18 @@ pub(crate) fn linearize<R: Record + Clone + PartialEq>(
                 best = Some(Stuck {
                     blocking: i,
                     state,
-                    order: stack.iter().map(|&(call, _, _)| call / 2).collect(),
+                    order: stack.iter().map(|frame| frame.call / 2).collect(),
                 });
             }
-            let Some((call, old_state, old_rank)) = stack.pop() else {
+            let Some(frame) = stack.pop() else {
                 return Verdict::NotLinearizable(best.expect("set just above"));
             };
-            let j = call / 2;
+            let (call, j) = (frame.call, frame.call / 2);
             unlift(&mut next, &mut prev, call + 1);
             unlift(&mut next, &mut prev, call);
             linearized[j / 64] &= !(1 << (j % 64));
-            state = old_state;
-            done_rank = old_rank;
+            state = frame.state;
+            done_rank = frame.done_rank;
             node = next[call];
         }
     }
@@ -309,8 +347,8 @@ mod tests {
         let ops = [
             insert(1, 10, 0, None, 0),
             insert(2, 9, 1, Some(0), 0),
-            op(3, 4, Kind::Read(Some((0, 0)))),
-            op(11, 12, Kind::Read(Some((1, 0)))),
+            op(3, 4, Kind::Read(Some(Held::new(0, 0)))),
+            op(11, 12, Kind::Read(Some(Held::new(1, 0)))),
         ];
         assert!(matches!(verdict(&ops, false), Verdict::Linearizable));
     }
@@ -320,13 +358,13 @@ mod tests {
         let ops = [
             insert(1, 2, 0, None, 0),
             insert(3, 4, 1, Some(0), 0),
-            op(5, 6, Kind::Read(Some((0, 0)))),
+            op(5, 6, Kind::Read(Some(Held::new(0, 0)))),
         ];
         let Verdict::NotLinearizable(stuck) = verdict(&ops, false) else {
             panic!("stale read not caught");
         };
         assert_eq!(stuck.blocking, 2);
-        assert_eq!(stuck.state, Some((1, 0)));
+        assert_eq!(stuck.state, Some(Held::new(1, 0)));
     }
 
     #[test]
@@ -344,10 +382,14 @@ mod tests {
         let ops = [
             insert(1, 10, 1, Some(0), 3),
             insert(2, 9, 0, None, 2),
-            op(11, 12, Kind::Read(Some((0, 2)))),
+            op(11, 12, Kind::Read(Some(Held::new(0, 2)))),
         ];
         assert!(matches!(verdict(&ops, true), Verdict::NotLinearizable(_)));
-        let ok = [ops[0], ops[1], op(11, 12, Kind::Read(Some((1, 3))))];
+        let ok = [
+            ops[0],
+            ops[1],
+            op(11, 12, Kind::Read(Some(Held::new(1, 3)))),
+        ];
         assert!(matches!(verdict(&ok, true), Verdict::Linearizable));
     }
 }

@@ -7,7 +7,7 @@ use std::sync::{Arc, Barrier, mpsc};
 use std::time::Duration;
 
 use super::Config;
-use super::history::{Event, FINAL_THREAD, Op, Outcome, Visit};
+use super::history::{Event, FINAL_THREAD, Op, Outcome, Revised, Visit};
 use super::rng::SplitMix64;
 use super::target::Target;
 use crate::record::Record;
@@ -48,13 +48,19 @@ pub(crate) struct Workload<R: Record> {
     pub(crate) cold_next: AtomicU64,
 }
 
+/// A worker thread that panicked, and its message.
+#[derive(Debug, Clone)]
+pub(crate) struct WorkerPanic {
+    pub(crate) thread: usize,
+    pub(crate) message: String,
+}
+
 /// The recorded run.
 pub(crate) struct Recorded<R> {
     pub(crate) events: Vec<Event<R>>,
     /// Every key number any call named.
     pub(crate) keys: Vec<u64>,
-    /// A worker's panic: thread and message.
-    pub(crate) panic: Option<(usize, String)>,
+    pub(crate) panic: Option<WorkerPanic>,
     pub(crate) verify: Result<(), String>,
 }
 
@@ -145,7 +151,7 @@ impl<R: Record + Clone> Workload<R> {
                             .map(|s| s.to_string())
                             .or_else(|| payload.downcast_ref::<String>().cloned())
                             .unwrap_or_else(|| "(non-string panic payload)".into());
-                        panic.get_or_insert((thread, message));
+                        panic.get_or_insert(WorkerPanic { thread, message });
                     }
                 }
             }
@@ -230,7 +236,7 @@ impl<R: Record + Clone> Workload<R> {
                             let read = self.call(target, thread, seq, Op::Get { key }, &mut rng);
                             seq += 1;
                             let expected = match &read.outcome {
-                                Outcome::Get(Some((_, revision))) => *revision,
+                                Outcome::Get(Some(seen)) => seen.revision,
                                 _ => 0,
                             };
                             events.push(read);
@@ -305,7 +311,7 @@ impl<R: Record + Clone> Workload<R> {
         let mut predicate_rng = rng.fork();
         let call = self.ticket();
         let outcome = match &op {
-            Op::Get { key } => Outcome::Get(target.get(&key_of(*key))),
+            Op::Get { key } => Outcome::Get(target.get(&key_of(*key)).map(Revised::from)),
             Op::Contains { key } => Outcome::Contains(target.contains_key(&key_of(*key))),
             Op::Insert { record, .. } => {
                 let (replaced, revision) = target.insert(record.clone());
@@ -325,7 +331,7 @@ impl<R: Record + Clone> Workload<R> {
                     }
                 }))
             }
-            Op::Remove { key } => Outcome::Remove(target.remove(&key_of(*key))),
+            Op::Remove { key } => Outcome::Remove(target.remove(&key_of(*key)).map(Revised::from)),
             Op::Cas {
                 expected, record, ..
             } => match target.try_swap(*expected, record.clone()) {
@@ -354,6 +360,7 @@ impl<R: Record + Clone> Workload<R> {
             }
             Op::Snapshot => {
                 let (records, version) = target.snapshot();
+                let records = records.into_iter().map(Revised::from).collect();
                 Outcome::Snapshot { records, version }
             }
             Op::Version => Outcome::Version(target.latest_revision()),
