@@ -322,6 +322,24 @@ fn assert_caught<const V: bool>(bug: Bug, classes: &[FailureClass]) {
             text.contains(&seed) && text.contains(failure.summary()),
             "{text}"
         );
+        // The shrunk history: much shorter, and still pointing at a call.
+        let shortest = failure.shortest_history();
+        if !matches!(
+            failure.class(),
+            FailureClass::FinalState | FailureClass::Inconsistent | FailureClass::Panicked
+        ) {
+            let calls = shortest_calls(failure);
+            assert!(
+                calls >= 1 && calls * 4 <= failure.recorded_calls(),
+                "shrunk to {calls} of {} calls:\n{text}",
+                failure.recorded_calls()
+            );
+            let marked = shortest.iter().filter(|l| l.starts_with(">>")).count();
+            assert_eq!(
+                marked, 1,
+                "no offending call in the shrunk history:\n{text}"
+            );
+        }
         assert!(
             classes.contains(&failure.class()),
             "{bug:?} reported as {}:\n{failure}",
@@ -333,6 +351,56 @@ fn assert_caught<const V: bool>(bug: Bug, classes: &[FailureClass]) {
         "{bug:?} ({mode}) caught in only {}/{runs} runs",
         found.len()
     );
+}
+
+/// Calls in a failure's shrunk history (its `start:` lines are states, not calls).
+fn shortest_calls(failure: &CheckFailure) -> usize {
+    failure
+        .shortest_history()
+        .iter()
+        .filter(|line| !line.starts_with("start: "))
+        .count()
+}
+
+#[test]
+fn a_failure_prints_a_shrunk_history_much_shorter_than_the_recorded_one() {
+    // 4 threads x 400 calls: a recorded history of well over 1,600 calls.
+    let checker = Checker::new(make)
+        .updater(bump)
+        .name("Faulty<false>(LostUpdate)")
+        .config(Config::new().ops_per_thread(400));
+    let base = Config::from_env().seed;
+    let failure = (0..10)
+        .find_map(|i| {
+            checker
+                .run_target(&Faulty::<false>::new(Bug::LostUpdate), base.wrapping_add(i))
+                .err()
+        })
+        .expect("a lost update is caught within 10 seeds");
+    let text = failure.to_string();
+    println!("{text}");
+    assert_eq!(failure.class(), FailureClass::NotLinearizable, "{text}");
+    assert!(failure.recorded_calls() >= 1600, "{text}");
+    let calls = shortest_calls(&failure);
+    assert!(
+        calls >= 1 && calls * 10 <= failure.recorded_calls(),
+        "shrunk to {calls} of {} calls:\n{text}",
+        failure.recorded_calls()
+    );
+    // The call the check stops at is on the failing key, and the report prints it all.
+    let key = failure.key().expect("a per-key failure names its key");
+    let marked: Vec<&String> = failure
+        .shortest_history()
+        .iter()
+        .filter(|l| l.starts_with(">>"))
+        .collect();
+    assert_eq!(marked.len(), 1, "{text}");
+    assert!(
+        marked[0].contains(&format!("key {key}")) || marked[0].contains(&format!("(({key}, ")),
+        "{text}"
+    );
+    assert!(text.contains("shortest offending history found"), "{text}");
+    assert!(text.contains(failure.reproduce()), "{text}");
 }
 
 #[test]

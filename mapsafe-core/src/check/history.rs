@@ -122,3 +122,13 @@ pub(crate) struct Event<R> {
     pub(crate) op: Op<R>,
     pub(crate) outcome: Outcome<R>,
 }
+
+/// A key's state when a history begins. A recorded run starts with every key absent; a shrunk
+/// history may start just after a call that left a key in a known state, and lists it here.
+#[derive(Debug, Clone)]
+pub(crate) struct Start<R> {
+    pub(crate) key: u64,
+    pub(crate) state: Option<Revised<R>>,
+    /// The call whose effect `state` is (dropped from the shrunk history, shown beside it).
+    pub(crate) after: Event<R>,
+}

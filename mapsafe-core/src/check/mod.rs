@@ -30,7 +30,10 @@
 //!
 //! A failure is a [`CheckFailure`]: its `Display` names the class, the offending call with its
 //! thread, tickets, arguments and result, the calls that bound it, the key's surrounding
-//! history, the seed, and the command that reruns the workload.
+//! history, the shortest offending history found, the seed, and the command that reruns the
+//! workload. The shortest history is the recorded one shrunk (other keys' calls, reads and the
+//! calls before and after a quiet instant dropped) as long as it still fails the same check on
+//! its own, using only reductions under which that failure implies the recorded history's.
 //!
 //! # Configuration
 //!
@@ -61,6 +64,7 @@ mod history;
 mod report;
 mod rng;
 mod search;
+mod shrink;
 mod target;
 mod workload;
 
@@ -349,9 +353,10 @@ impl<R: Record + Clone + PartialEq + Debug> Checker<R> {
         let workload = Workload::new(engine(host), config.clone(), self.make, self.updater);
         let recorded = workload.run(host, engine);
         let mut analysis = Analysis::new(&recorded, T::VERSIONED, self.make, self.updater);
-        analysis
-            .run(&recorded)
-            .map_err(|finding| report::failure(&analysis, finding, &self.name, config))
+        analysis.run().map_err(|finding| {
+            let shrunk = shrink::shrink(&recorded, &finding, T::VERSIONED, self.make, self.updater);
+            report::failure(&analysis, finding, shrunk.as_ref(), &self.name, config)
+        })
     }
 }
 

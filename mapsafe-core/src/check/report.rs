@@ -7,6 +7,7 @@ use super::Config;
 use super::analyse::{Analysis, Finding};
 use super::history::{Event, FINAL_THREAD, Op, Outcome, Revised};
 use super::search::State;
+use super::shrink::Shrunk;
 use crate::record::Record;
 
 /// The kind of violation a [`CheckFailure`] reports.
@@ -101,6 +102,8 @@ pub(crate) struct Details {
     pub(crate) bounding: Vec<String>,
     pub(crate) key: Option<u64>,
     pub(crate) history: Vec<String>,
+    pub(crate) shortest: Vec<String>,
+    pub(crate) recorded_calls: usize,
     pub(crate) config: Config,
     pub(crate) reproduce: String,
 }
@@ -145,6 +148,19 @@ impl CheckFailure {
         &self.0.history
     }
 
+    /// The shortest offending history the checker found, rendered: a part of the recorded one
+    /// that fails the same check on its own (in ticket order; `>>` marks the call the check
+    /// stopped at; a first line may give the state a key starts in). Empty when the failure is
+    /// not about the order of calls (a panic, the quiescent state).
+    pub fn shortest_history(&self) -> &[String] {
+        &self.0.shortest
+    }
+
+    /// How many calls the recorded history held.
+    pub fn recorded_calls(&self) -> usize {
+        self.0.recorded_calls
+    }
+
     /// The workload that produced it (seed, threads, calls per thread).
     pub fn config(&self) -> &Config {
         &self.0.config
@@ -182,6 +198,18 @@ impl fmt::Display for CheckFailure {
                 "  history{key} around it (ticket order; `>>` = offending):"
             )?;
             for line in &d.history {
+                writeln!(f, "    {line}")?;
+            }
+        }
+        if !d.shortest.is_empty() {
+            writeln!(
+                f,
+                "  shortest offending history found ({} of the {} calls recorded; it fails the \
+                 same check on its own):",
+                d.shortest.iter().filter(|l| !l.starts_with(START)).count(),
+                d.recorded_calls
+            )?;
+            for line in &d.shortest {
                 writeln!(f, "    {line}")?;
             }
         }
@@ -256,11 +284,15 @@ impl fmt::Display for CheckReport {
     }
 }
 
+/// How a shortest history's line that gives a key's start state begins.
+const START: &str = "start: ";
+
 /// Turns a finding into the failure report: every call it points at rendered, with the key's
-/// history around the offending one.
+/// history around the offending one and the shortest offending history found.
 pub(crate) fn failure<R: Record + Clone + PartialEq + Debug>(
     analysis: &Analysis<'_, R>,
     finding: Finding,
+    shrunk: Option<&Shrunk<R>>,
     map: &str,
     config: Config,
 ) -> CheckFailure {
@@ -299,9 +331,58 @@ pub(crate) fn failure<R: Record + Clone + PartialEq + Debug>(
         bounding,
         key,
         history,
+        shortest: shrunk.map_or_else(Vec::new, |s| shortest(analysis, s)),
+        recorded_calls: analysis.events.len(),
         reproduce: reproduce_command(&config),
         config,
     })
+}
+
+/// A shrunk history, in ticket order: the start states, then every call, `>>` marking where its
+/// check stopped.
+fn shortest<R: Record + Clone + PartialEq + Debug>(
+    analysis: &Analysis<'_, R>,
+    shrunk: &Shrunk<R>,
+) -> Vec<String> {
+    let recorded = &shrunk.recorded;
+    let focus = match recorded.keys[..] {
+        [key] => Some(key),
+        _ => shrunk.finding.key,
+    };
+    let render = |e: &Event<R>, focus: Option<u64>| {
+        e.render(analysis.versioned, focus, &|r| analysis.key_of(r))
+    };
+    let mut lines: Vec<String> = recorded
+        .start
+        .iter()
+        .map(|start| {
+            let state = match &start.state {
+                Some(seen) => format!(
+                    "{:?}{}",
+                    seen.record,
+                    rev(seen.revision, analysis.versioned)
+                ),
+                None => "absent".to_string(),
+            };
+            format!(
+                "{START}key {} is {state}, as left by {}",
+                start.key,
+                render(&start.after, Some(start.key))
+            )
+        })
+        .collect();
+    let mut order: Vec<usize> = (0..recorded.events.len()).collect();
+    order.sort_by_key(|&i| recorded.events[i].call);
+    for i in order {
+        let mark = if shrunk.finding.offending == Some(i) {
+            ">>"
+        } else {
+            "  "
+        };
+        let e = &recorded.events[i];
+        lines.push(format!("{mark} {}", render(e, e.op.key().or(focus))));
+    }
+    lines
 }
 
 /// Renders an event, focused on `key` for multi-key results.

@@ -205,10 +205,11 @@ struct Memo {
     state: State,
 }
 
-/// Decides whether `ops` (one key's history, starting absent) is linearizable.
+/// Decides whether `ops` (one key's history, starting in state `start`) is linearizable.
 pub(crate) fn linearize<R: Record + Clone + PartialEq>(
     ops: &[KeyOp],
     values: &mut Vec<R>,
+    start: State,
     versioned: bool,
     updater: Option<Updater<R>>,
     budget: usize,
@@ -254,7 +255,7 @@ pub(crate) fn linearize<R: Record + Clone + PartialEq>(
     };
 
     let mut linearized = vec![0_u64; n.div_ceil(64)];
-    let mut state: State = None;
+    let mut state: State = start;
     let mut done_rank = 0;
     let mut stack: Vec<Frame> = Vec::new();
     let mut cache: HashSet<Memo> = HashSet::new();
@@ -339,7 +340,7 @@ mod tests {
 
     fn verdict(ops: &[KeyOp], versioned: bool) -> Verdict {
         let mut values: Vec<(u64, u64)> = (0..4).map(|n| (1, n)).collect();
-        linearize(ops, &mut values, versioned, None, 100_000)
+        linearize(ops, &mut values, None, versioned, None, 100_000)
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::sync::{Arc, Barrier, mpsc};
 use std::time::Duration;
 
 use super::Config;
-use super::history::{Event, FINAL_THREAD, Op, Outcome, Revised, Visit};
+use super::history::{Event, FINAL_THREAD, Op, Outcome, Revised, Start, Visit};
 use super::rng::SplitMix64;
 use super::target::Target;
 use crate::record::Record;
@@ -56,8 +56,11 @@ pub(crate) struct WorkerPanic {
 }
 
 /// The recorded run.
+#[derive(Debug, Clone)]
 pub(crate) struct Recorded<R> {
     pub(crate) events: Vec<Event<R>>,
+    /// Keys that do not start absent (none in a recorded run).
+    pub(crate) start: Vec<Start<R>>,
     /// Every key number any call named.
     pub(crate) keys: Vec<u64>,
     pub(crate) panic: Option<WorkerPanic>,
@@ -174,6 +177,7 @@ impl<R: Record + Clone> Workload<R> {
         }
         Recorded {
             events,
+            start: Vec::new(),
             keys,
             panic,
             verify: target.verify(),

@@ -25,7 +25,7 @@ use std::collections::HashMap;
 
 use super::history::{Event, Op};
 use super::report::{self, FailureClass};
-use super::search::{KeyOp, State};
+use super::search::{Held, KeyOp, State};
 use super::workload::{Recorded, Updater};
 use crate::record::Record;
 
@@ -36,9 +36,24 @@ pub(crate) struct Bound {
     pub(crate) why: String,
 }
 
+/// The check that produced a [`Finding`]: a shrunk history is re-checked by the same one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Check {
+    /// A worker panicked: there is no history to check.
+    Panicked,
+    /// Projection: a result of the wrong key, or a key shown twice.
+    Project,
+    Revisions,
+    PerKey,
+    SnapshotCuts,
+    Torn,
+    Quiescent,
+}
+
 /// What went wrong, pointing into the history; `report` renders it.
 #[derive(Debug)]
 pub(crate) struct Finding {
+    pub(crate) check: Check,
     pub(crate) class: FailureClass,
     pub(crate) summary: String,
     pub(crate) key: Option<u64>,
@@ -49,6 +64,8 @@ pub(crate) struct Finding {
 impl Finding {
     fn new(class: FailureClass, summary: String) -> Self {
         Finding {
+            // Set by `Analysis::check`, which knows which check ran.
+            check: Check::Panicked,
             class,
             summary,
             key: None,
@@ -90,14 +107,17 @@ pub(crate) struct Tally {
     pub(crate) overlapping: usize,
 }
 
-/// One key's projected history: its operations in event order and the values they name.
+/// One key's projected history: its state when the history begins, its operations in event
+/// order and the values they name.
 struct KeyHist<R> {
+    start: State,
     ops: Vec<KeyOp>,
     values: Vec<R>,
 }
 
 /// The analysis of one history.
 pub(crate) struct Analysis<'a, R: Record> {
+    recorded: &'a Recorded<R>,
     pub(crate) events: &'a [Event<R>],
     pub(crate) versioned: bool,
     updater: Option<Updater<R>>,
@@ -118,14 +138,23 @@ impl<'a, R: Record + Clone + PartialEq + Debug> Analysis<'a, R> {
             .iter()
             .map(|&k| (make(k, 0).key().clone(), k))
             .collect();
-        Analysis {
+        let mut analysis = Analysis {
+            recorded,
             events: &recorded.events,
             versioned,
             updater,
             keys: &recorded.keys,
             key_numbers,
             hists: HashMap::new(),
+        };
+        for start in &recorded.start {
+            let state = start
+                .state
+                .as_ref()
+                .map(|seen| Held::new(analysis.vid(start.key, &seen.record), seen.revision));
+            analysis.hist(start.key).start = state;
         }
+        analysis
     }
 
     /// The key number of a record, if any call named its key.
@@ -134,18 +163,54 @@ impl<'a, R: Record + Clone + PartialEq + Debug> Analysis<'a, R> {
     }
 
     /// Runs every check; the first violation found wins.
-    pub(crate) fn run(&mut self, recorded: &Recorded<R>) -> Result<Tally, Finding> {
-        if let Some(panic) = &recorded.panic {
+    pub(crate) fn run(&mut self) -> Result<Tally, Finding> {
+        if let Some(panic) = &self.recorded.panic {
             return Err(Finding::new(
                 FailureClass::Panicked,
                 format!("worker thread {} panicked: {}", panic.thread, panic.message),
             ));
         }
-        self.project()?;
+        let mut tally = self.tally();
+        self.check(Check::Project, &mut tally)?;
         if self.versioned {
-            self.revision_order()?;
+            self.check(Check::Revisions, &mut tally)?;
         }
-        let mut tally = Tally {
+        self.check(Check::PerKey, &mut tally)?;
+        if self.versioned {
+            self.check(Check::SnapshotCuts, &mut tally)?;
+        }
+        self.check(Check::Torn, &mut tally)?;
+        self.check(Check::Quiescent, &mut tally)?;
+        Ok(tally)
+    }
+
+    /// Projects the history, then runs only `check` (how a shrunk history is re-checked).
+    pub(crate) fn run_one(&mut self, check: Check) -> Result<(), Finding> {
+        let mut tally = Tally::default();
+        self.check(Check::Project, &mut tally)?;
+        if check != Check::Project {
+            self.check(check, &mut tally)?;
+        }
+        Ok(())
+    }
+
+    /// Runs one check, naming it in its finding.
+    fn check(&mut self, check: Check, tally: &mut Tally) -> Result<(), Finding> {
+        let outcome = match check {
+            Check::Panicked => Ok(()),
+            Check::Project => self.project(),
+            Check::Revisions => self.revision_order(),
+            Check::PerKey => self.per_key(tally),
+            Check::SnapshotCuts => self.snapshot_cuts(),
+            Check::Torn => self.torn_snapshots(),
+            Check::Quiescent => self.quiescent(),
+        };
+        outcome.map_err(|finding| Finding { check, ..finding })
+    }
+
+    /// The numbers of a history, before the checks add theirs.
+    fn tally(&self) -> Tally {
+        Tally {
             events: self.events.len(),
             overlapping: overlapping(self.events),
             keys: self.keys.len(),
@@ -155,14 +220,7 @@ impl<'a, R: Record + Clone + PartialEq + Debug> Analysis<'a, R> {
                 .filter(|e| matches!(e.op, Op::Snapshot))
                 .count(),
             ..Tally::default()
-        };
-        self.per_key(&mut tally)?;
-        if self.versioned {
-            self.snapshot_cuts()?;
         }
-        self.torn_snapshots()?;
-        self.quiescent(recorded)?;
-        Ok(tally)
     }
 
     /// `key`'s state in the model, for a finding's summary.

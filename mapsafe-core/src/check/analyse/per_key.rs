@@ -31,6 +31,7 @@ impl<R: Record + Clone + PartialEq + Debug> Analysis<'_, R> {
             match search::linearize(
                 &hist.ops,
                 &mut hist.values,
+                hist.start,
                 self.versioned,
                 self.updater,
                 SEARCH_BUDGET,
@@ -44,6 +45,7 @@ impl<R: Record + Clone + PartialEq + Debug> Analysis<'_, R> {
                     let unordered = search::linearize(
                         &hist.ops,
                         &mut values,
+                        hist.start,
                         false,
                         self.updater,
                         SEARCH_BUDGET,

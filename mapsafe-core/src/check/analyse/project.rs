@@ -13,8 +13,9 @@ use crate::check::search::{self, Held, KeyOp, Kind, Vid};
 use crate::record::Record;
 
 impl<R: Record + Clone + PartialEq + Debug> Analysis<'_, R> {
-    fn hist(&mut self, key: u64) -> &mut KeyHist<R> {
+    pub(super) fn hist(&mut self, key: u64) -> &mut KeyHist<R> {
         self.hists.entry(key).or_insert_with(|| KeyHist {
+            start: None,
             ops: Vec::new(),
             values: Vec::new(),
         })
@@ -29,7 +30,7 @@ impl<R: Record + Clone + PartialEq + Debug> Analysis<'_, R> {
         });
     }
 
-    fn vid(&mut self, key: u64, record: &R) -> Vid {
+    pub(super) fn vid(&mut self, key: u64, record: &R) -> Vid {
         search::intern(&mut self.hist(key).values, record)
     }
 

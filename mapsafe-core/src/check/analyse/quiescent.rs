@@ -13,11 +13,10 @@ use core::fmt::Debug;
 use super::{Analysis, Finding};
 use crate::check::history::{FINAL_THREAD, Outcome};
 use crate::check::report::FailureClass;
-use crate::check::workload::Recorded;
 use crate::record::Record;
 
 impl<R: Record + Clone + PartialEq + Debug> Analysis<'_, R> {
-    pub(super) fn quiescent(&self, recorded: &Recorded<R>) -> Result<(), Finding> {
+    pub(super) fn quiescent(&self) -> Result<(), Finding> {
         let finals = || {
             self.events
                 .iter()
@@ -43,7 +42,7 @@ impl<R: Record + Clone + PartialEq + Debug> Analysis<'_, R> {
                 }
             }
         }
-        if let Err(err) = &recorded.verify {
+        if let Err(err) = &self.recorded.verify {
             return Err(Finding::new(
                 FailureClass::Inconsistent,
                 format!("`verify_consistency` failed at quiescence: {err}"),

@@ -47,7 +47,7 @@ impl<R: Record + Clone + PartialEq + Debug> Analysis<'_, R> {
                 let all = &ordered[&key];
                 let upto = all.partition_point(|o| o.kind.known_rev() <= Some(version));
                 let writes = &all[..upto];
-                let mut expected: State = None;
+                let mut expected: State = hist.start;
                 for w in writes {
                     expected = match w.kind {
                         Kind::Insert { new, rev, .. }
