@@ -73,7 +73,7 @@ use std::time::{Duration, Instant};
 
 pub use report::{CheckFailure, CheckReport, FailureClass};
 #[doc(hidden)]
-pub use target::{EditFn, KeyOf, Target};
+pub use target::{EditFn, EntryOutcome, KeyOf, KeyRevision, Target, TxnBody, TxnOps, TxnOutcome};
 pub use workload::Updater;
 
 use crate::map::{AsEngine, ShardedMap};

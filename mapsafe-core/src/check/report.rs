@@ -5,9 +5,12 @@ use core::fmt::{self, Debug};
 
 use super::Config;
 use super::analyse::{Analysis, Finding};
-use super::history::{Event, FINAL_THREAD, Op, Outcome, Revised};
+use super::history::{
+    Event, FINAL_THREAD, Op, Outcome, PROBE_THREAD, Revised, TxnAction, TxnRecord,
+};
 use super::search::State;
 use super::shrink::Shrunk;
+use super::target::EntryOutcome;
 use crate::record::Record;
 
 /// The kind of violation a [`CheckFailure`] reports.
@@ -41,6 +44,16 @@ pub enum FailureClass {
     Inconsistent,
     /// A map operation panicked in a worker thread.
     Panicked,
+    /// A transaction's writes were seen in part (a snapshot or another call saw some of them
+    /// without the others), an aborted transaction's write was seen, or a committed
+    /// transaction's revisions were not consecutive.
+    TransactionNotAtomic,
+    /// A closure ran more often than its operation allows (`get_or_insert_with`'s `make` twice,
+    /// or although the key was present; a predicate twice).
+    ClosureRuns,
+    /// A call reported an outcome its operation cannot have (an `entry` that removes reporting
+    /// an insert, a `remove_if` that removed what its predicate kept, ...).
+    ImpossibleOutcome,
 }
 
 impl FailureClass {
@@ -56,6 +69,9 @@ impl FailureClass {
             FailureClass::FinalState => "final state",
             FailureClass::Inconsistent => "inconsistent",
             FailureClass::Panicked => "panicked",
+            FailureClass::TransactionNotAtomic => "transaction not atomic",
+            FailureClass::ClosureRuns => "closure runs",
+            FailureClass::ImpossibleOutcome => "impossible outcome",
         }
     }
 }
@@ -455,6 +471,43 @@ fn rev(revision: u64, versioned: bool) -> Rev {
     }
 }
 
+/// `read key 1: Some(..), key 2: None; insert (2, 7); committed (key 2 @rev 9)`.
+fn txn_text<R: Debug>(txn: &TxnRecord<R>, versioned: bool) -> String {
+    let reads: Vec<String> = txn
+        .reads
+        .iter()
+        .map(|read| format!("key {}: {}", read.key, seen_text(&read.seen, versioned)))
+        .collect();
+    let writes: Vec<String> = txn
+        .writes
+        .iter()
+        .map(|write| match &write.action {
+            TxnAction::Insert(record) => format!("insert {record:?}"),
+            TxnAction::Update { nonce } => format!("update key {} (nonce {nonce:#x})", write.key),
+            TxnAction::Remove => format!("remove key {}", write.key),
+        })
+        .collect();
+    let end = match &txn.committed {
+        None => "aborted".to_string(),
+        Some(changed) => {
+            let revisions: Vec<String> = changed
+                .iter()
+                .map(|c| format!("key {}{}", c.key, rev(c.revision, versioned)))
+                .collect();
+            format!("committed ({})", revisions.join(", "))
+        }
+    };
+    format!(
+        "read {}; {}; {end}",
+        reads.join(", "),
+        if writes.is_empty() {
+            "no writes".to_string()
+        } else {
+            writes.join(", ")
+        }
+    )
+}
+
 /// A key's state in the model: `absent`, or its record (with its revision on a versioned map).
 pub(crate) fn state_text<R: Debug>(state: State, values: &[R], versioned: bool) -> String {
     match state {
@@ -488,6 +541,23 @@ impl<R: Debug> Event<R> {
             Op::Cas {
                 expected, record, ..
             } => format!("compare_and_swap(expected {expected}, {record:?})"),
+            Op::GetOrInsertWith { key, record } => {
+                format!("get_or_insert_with(key {key}, make -> {record:?})")
+            }
+            Op::RemoveIf { key } => format!("remove_if(key {key}, predicate)"),
+            Op::CompareAndRemove { key, expected } => {
+                format!("compare_and_remove(expected {expected}, key {key})")
+            }
+            Op::Entry {
+                key,
+                shape,
+                record,
+                nonce,
+            } => format!(
+                "entry(key {key}, {}) with record {record:?}, nonce {nonce:#x}",
+                shape.code()
+            ),
+            Op::Transaction { keys, .. } => format!("transaction(keys {keys:?})"),
             op => format!("{}()", op.name()),
         };
         let result = match &self.outcome {
@@ -544,9 +614,57 @@ impl<R: Debug> Event<R> {
             }
             Outcome::Version(version) => version.to_string(),
             Outcome::Len(len) => len.to_string(),
+            Outcome::GetOrInsertWith { current, made } => format!(
+                "{:?}{} (make ran {made} time(s))",
+                current.record,
+                rev(current.revision, v)
+            ),
+            Outcome::RemoveIf { visits, removed } => {
+                let shown: Vec<String> = visits
+                    .iter()
+                    .map(|vis| format!("{:?} -> {}", vis.record, !vis.kept))
+                    .collect();
+                format!(
+                    "{} (predicate shown [{}])",
+                    seen_text(removed, v),
+                    shown.join(", ")
+                )
+            }
+            Outcome::CompareAndRemove(Ok(removed)) => {
+                format!("Ok({:?}{})", removed.record, rev(removed.revision, v))
+            }
+            Outcome::CompareAndRemove(Err(actual)) => format!("Err({actual})"),
+            Outcome::Entry { outcome, made } => {
+                let what = match outcome {
+                    EntryOutcome::Inserted { revision } => {
+                        format!("inserted{}", rev(*revision, v))
+                    }
+                    EntryOutcome::Found(found) => {
+                        format!("found {:?}{}", found.value, rev(found.version, v))
+                    }
+                    EntryOutcome::Modified { revision } => {
+                        format!("modified{}", rev(*revision, v))
+                    }
+                    EntryOutcome::Replaced { old, revision } => {
+                        format!("replaced {old:?}{}", rev(*revision, v))
+                    }
+                    EntryOutcome::Removed(removed) => {
+                        format!("removed {:?}{}", removed.value, rev(removed.version, v))
+                    }
+                    EntryOutcome::Vacant => "vacant, left so".to_string(),
+                };
+                if *made > 0 {
+                    format!("{what} (make ran {made} time(s))")
+                } else {
+                    what
+                }
+            }
+            Outcome::Transaction(txn) => txn_text(txn, v),
         };
         let who = if self.thread == FINAL_THREAD {
             format!("final#{}", self.seq)
+        } else if self.thread == PROBE_THREAD {
+            format!("probe#{}", self.seq)
         } else {
             format!("t{}#{}", self.thread, self.seq)
         };

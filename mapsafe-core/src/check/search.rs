@@ -4,6 +4,7 @@
 //! search branches at most `threads + 2` ways). On a versioned map the revision each write was
 //! given fixes the order of writes, which leaves only the reads to place: near-linear.
 
+use core::hash::Hash;
 use std::collections::HashSet;
 
 use super::workload::Updater;
@@ -64,6 +65,19 @@ pub(crate) enum Kind {
         expected: u64,
         actual: u64,
     },
+    /// `compare_and_remove` removed this value.
+    CarOk {
+        expected: u64,
+        removed: Vid,
+        rev: u64,
+    },
+    /// A transaction's part on this key: it saw `seen` and left `after`, with revision `rev`
+    /// (the part of a committed transaction that changed the key; a read-only part is a `Read`).
+    TxnPart {
+        seen: State,
+        after: State,
+        rev: u64,
+    },
     /// `retain` removed this value (its revision is not reported).
     Drop(Vid),
     /// `clear` ran over the key.
@@ -78,7 +92,9 @@ impl Kind {
             | Kind::Stored { rev, .. }
             | Kind::Update { rev: Some(rev), .. }
             | Kind::Remove(Some(Held { revision: rev, .. }))
-            | Kind::CasOk { rev, .. } => Some(rev),
+            | Kind::CasOk { rev, .. }
+            | Kind::CarOk { rev, .. }
+            | Kind::TxnPart { rev, .. } => Some(rev),
             _ => None,
         }
     }
@@ -164,6 +180,10 @@ pub(crate) fn apply<R: Record + Clone + PartialEq>(
         Kind::CasErr { expected, actual } => {
             (stamp(state) != expected && stamp(state) == actual).then_some(state)
         }
+        Kind::CarOk {
+            expected, removed, ..
+        } => (stamp(state) == expected && value(state) == Some(removed)).then_some(None),
+        Kind::TxnPart { seen, after, .. } => (state == seen).then_some(after),
         Kind::Drop(removed) => (value(state) == Some(removed)).then_some(None),
         Kind::Clear => Some(None),
     }
@@ -171,38 +191,79 @@ pub(crate) fn apply<R: Record + Clone + PartialEq>(
 
 /// Where the search got furthest before every order failed.
 #[derive(Debug, Clone)]
-pub(crate) struct Stuck {
-    /// The operation (index into the key's ops) that had to come next and could not.
+pub(crate) struct Stuck<S = State> {
+    /// The operation (index into the ops searched) that had to come next and could not.
     pub(crate) blocking: usize,
     /// The model's state at that point.
-    pub(crate) state: State,
+    pub(crate) state: S,
     /// The operations placed before it, in order.
     pub(crate) order: Vec<usize>,
 }
 
-/// The verdict on one key.
+/// The verdict on a history.
 #[derive(Debug)]
-pub(crate) enum Verdict {
+pub(crate) enum Verdict<S = State> {
     Linearizable,
     /// The search budget ran out: no verdict (never reported as a violation).
     Undecided,
-    NotLinearizable(Stuck),
+    NotLinearizable(Stuck<S>),
+}
+
+/// An operation's place in real time and, on a versioned map, among the writes: its writes take
+/// the ranks `first..first + count` of the revision order.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Timed {
+    pub(crate) call: u64,
+    pub(crate) ret: u64,
+    pub(crate) ranks: Option<Ranks>,
+}
+
+/// Positions in the revision order of all writes searched.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Ranks {
+    pub(crate) first: usize,
+    pub(crate) count: usize,
+}
+
+/// Gives each operation the ranks of its revisions (`revisions(i)`, empty for reads) in the
+/// order of all of them. An operation whose revisions are not consecutive in that order gets the
+/// first and its count, so that another write ranked between them can never be placed.
+pub(crate) fn rank(n: usize, revisions: impl Fn(usize) -> Vec<u64>) -> Vec<Option<Ranks>> {
+    let mut writes: Vec<(u64, usize)> = Vec::new();
+    for i in 0..n {
+        writes.extend(revisions(i).into_iter().map(|revision| (revision, i)));
+    }
+    // Stable: writes that share a revision keep their history order.
+    writes.sort_by_key(|&(revision, _)| revision);
+    let mut ranks: Vec<Option<Ranks>> = vec![None; n];
+    for (position, &(_, i)) in writes.iter().enumerate() {
+        match &mut ranks[i] {
+            Some(r) => r.count += 1,
+            slot => {
+                *slot = Some(Ranks {
+                    first: position,
+                    count: 1,
+                })
+            }
+        }
+    }
+    ranks
 }
 
 const END: usize = usize::MAX;
 
 /// A placed operation the search can take back: the call entry it lifted and what it changed.
-struct Frame {
+struct Frame<S> {
     call: usize,
-    state: State,
+    state: S,
     done_rank: usize,
 }
 
 /// A search node already explored: the set of placed operations and the model's state.
 #[derive(PartialEq, Eq, Hash)]
-struct Memo {
+struct Memo<S> {
     linearized: Vec<u64>,
-    state: State,
+    state: S,
 }
 
 /// Decides whether `ops` (one key's history, starting in state `start`) is linearizable.
@@ -214,18 +275,34 @@ pub(crate) fn linearize<R: Record + Clone + PartialEq>(
     updater: Option<Updater<R>>,
     budget: usize,
 ) -> Verdict {
+    let ranks = if versioned {
+        rank(ops.len(), |i| ops[i].kind.known_rev().into_iter().collect())
+    } else {
+        vec![None; ops.len()]
+    };
+    let timed: Vec<Timed> = ops
+        .iter()
+        .zip(ranks)
+        .map(|(op, ranks)| Timed {
+            call: op.call,
+            ret: op.ret,
+            ranks,
+        })
+        .collect();
+    search(&timed, start, budget, |i, &state| {
+        apply(ops[i].kind, state, values, updater)
+    })
+}
+
+/// The Wing-Gong search with memoisation, for any sequential model: `step(i, state)` is the
+/// state after operation `i` if its result is possible from `state`.
+pub(crate) fn search<S: Clone + Eq + Hash>(
+    ops: &[Timed],
+    start: S,
+    budget: usize,
+    mut step: impl FnMut(usize, &S) -> Option<S>,
+) -> Verdict<S> {
     let n = ops.len();
-    let mut ranks = vec![None; n];
-    if versioned {
-        let mut writes: Vec<usize> = (0..n)
-            .filter(|&i| ops[i].kind.known_rev().is_some())
-            .collect();
-        // Stable: writes that share a revision keep their history order.
-        writes.sort_by_key(|&i| ops[i].kind.known_rev());
-        for (rank, &i) in writes.iter().enumerate() {
-            ranks[i] = Some(rank);
-        }
-    }
     // Entry 2i is op i's call, 2i+1 its return; the list runs in ticket order from `head`.
     let mut order: Vec<usize> = (0..2 * n).collect();
     order.sort_unstable_by_key(|&e| {
@@ -255,11 +332,11 @@ pub(crate) fn linearize<R: Record + Clone + PartialEq>(
     };
 
     let mut linearized = vec![0_u64; n.div_ceil(64)];
-    let mut state: State = start;
+    let mut state: S = start;
     let mut done_rank = 0;
-    let mut stack: Vec<Frame> = Vec::new();
-    let mut cache: HashSet<Memo> = HashSet::new();
-    let mut best: Option<Stuck> = None;
+    let mut stack: Vec<Frame<S>> = Vec::new();
+    let mut cache: HashSet<Memo<S>> = HashSet::new();
+    let mut best: Option<Stuck<S>> = None;
     let mut node = next[head];
     let mut steps = 0;
     loop {
@@ -272,24 +349,24 @@ pub(crate) fn linearize<R: Record + Clone + PartialEq>(
         }
         let i = node / 2;
         if node % 2 == 0 {
-            if ranks[i].is_none_or(|rank| rank == done_rank) {
-                if let Some(new_state) = apply(ops[i].kind, state, values, updater) {
+            if ops[i].ranks.is_none_or(|r| r.first == done_rank) {
+                if let Some(new_state) = step(i, &state) {
                     let mut with = linearized.clone();
                     with[i / 64] |= 1 << (i % 64);
                     let memo = Memo {
                         linearized: with.clone(),
-                        state: new_state,
+                        state: new_state.clone(),
                     };
                     if cache.insert(memo) {
+                        let old = core::mem::replace(&mut state, new_state);
                         stack.push(Frame {
                             call: node,
-                            state,
+                            state: old,
                             done_rank,
                         });
-                        state = new_state;
                         linearized = with;
-                        if ranks[i].is_some() {
-                            done_rank += 1;
+                        if let Some(r) = ops[i].ranks {
+                            done_rank += r.count;
                         }
                         lift(&mut next, &mut prev, node);
                         lift(&mut next, &mut prev, node + 1);
@@ -303,7 +380,7 @@ pub(crate) fn linearize<R: Record + Clone + PartialEq>(
             if best.as_ref().is_none_or(|b| stack.len() > b.order.len()) {
                 best = Some(Stuck {
                     blocking: i,
-                    state,
+                    state: state.clone(),
                     order: stack.iter().map(|frame| frame.call / 2).collect(),
                 });
             }

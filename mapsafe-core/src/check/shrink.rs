@@ -28,6 +28,7 @@ use std::collections::BTreeSet;
 use super::analyse::{Analysis, Check, Finding};
 use super::history::{Event, Op, Outcome, Revised, Start};
 use super::report::FailureClass;
+use super::target::EntryOutcome;
 use super::workload::{Recorded, Updater};
 use crate::record::Record;
 
@@ -147,7 +148,7 @@ pub(crate) fn shrink<R: Record + Clone + PartialEq + Debug>(
         }
     };
 
-    let any_call = matches!(shrinker.check, Check::Revisions | Check::Project);
+    let any_call = pairwise(shrinker.check);
     // Facts about single calls or pairs: the calls the finding names may be all it takes.
     if any_call {
         let named: BTreeSet<usize> = finding
@@ -255,7 +256,7 @@ fn drop_reads<R: Record + Clone + PartialEq + Debug>(
     best: &mut Candidate<R>,
     consider: &mut impl FnMut(Candidate<R>, &mut Candidate<R>) -> bool,
 ) {
-    let any_call = matches!(shrinker.check, Check::Revisions | Check::Project);
+    let any_call = pairwise(shrinker.check);
     // All at once first: often the writes alone fail.
     let origin = best.origin.clone();
     let all =
@@ -279,16 +280,30 @@ fn drop_reads<R: Record + Clone + PartialEq + Debug>(
     }
 }
 
-/// The keys a finding is about: its own and those of the calls it points at.
+/// Whether a check is about facts of single calls or pairs of them, so that dropping any other
+/// call keeps its failures.
+fn pairwise(check: Check) -> bool {
+    matches!(
+        check,
+        Check::Project | Check::Revisions | Check::AbortedInvisible
+    )
+}
+
+/// The keys a finding is about: its own, and those of the calls it points at (all the keys a
+/// transaction declares).
 fn finding_keys<R>(recorded: &Recorded<R>, finding: &Finding) -> BTreeSet<u64> {
-    let events = finding
+    let events: Vec<&Op<R>> = finding
         .offending
         .iter()
-        .chain(finding.bounding.iter().map(|b| &b.event));
+        .chain(finding.bounding.iter().map(|b| &b.event))
+        .map(|&e| &recorded.events[e].op)
+        .collect();
+    let declared = events.iter().flat_map(|op| op.declared().iter().copied());
     finding
         .key
         .into_iter()
-        .chain(events.filter_map(|&e| recorded.events[e].op.key()))
+        .chain(events.iter().filter_map(|op| op.key()))
+        .chain(declared)
         .collect()
 }
 
@@ -417,6 +432,13 @@ fn changes_nothing<R>(event: &Event<R>) -> bool {
         | Outcome::Version(_)
         | Outcome::Len(_) => true,
         Outcome::Retain(visits) => visits.iter().all(|v| v.kept),
+        Outcome::GetOrInsertWith { made, .. } => *made == 0,
+        Outcome::RemoveIf { removed, .. } => removed.is_none(),
+        Outcome::CompareAndRemove(result) => result.is_err(),
+        Outcome::Entry { outcome, .. } => {
+            matches!(outcome, EntryOutcome::Found(_) | EntryOutcome::Vacant)
+        }
+        Outcome::Transaction(txn) => txn.committed.is_none() || txn.writes.is_empty(),
         _ => false,
     }
 }
@@ -425,12 +447,7 @@ fn changes_nothing<R>(event: &Event<R>) -> bool {
 mod tests {
     use super::*;
     use crate::check::history::Revised;
-
-    type Rec = (u64, u64);
-
-    fn make(key: u64, nonce: u64) -> Rec {
-        (key, nonce)
-    }
+    use crate::check::history::build::{self, Rec, make};
 
     /// Builds a history one call at a time, each on its own tickets, threads taking turns.
     struct Builder {
@@ -441,14 +458,8 @@ mod tests {
     impl Builder {
         fn push(&mut self, op: Op<Rec>, outcome: Outcome<Rec>) -> usize {
             let thread = self.events.len() % 3;
-            self.events.push(Event {
-                thread,
-                seq: self.events.len() / 3,
-                call: self.ticket,
-                ret: self.ticket + 1,
-                op,
-                outcome,
-            });
+            let event = build::event(thread, self.ticket, self.ticket + 1, op, outcome);
+            self.events.push(event);
             self.ticket += 2;
             self.events.len() - 1
         }
@@ -500,14 +511,8 @@ mod tests {
             revision: 0,
         };
         let at = b.push(Op::Get { key: 3 }, Outcome::Get(Some(stale)));
-        let recorded = Recorded {
-            events: b.events,
-            start: Vec::new(),
-            keys: (0..10).collect(),
-            panic: None,
-            verify: Ok(()),
-        };
-        (recorded, at)
+        let keys: Vec<u64> = (0..10).collect();
+        (build::recorded(b.events, &keys), at)
     }
 
     #[test]
@@ -557,14 +562,7 @@ mod tests {
 
     #[test]
     fn a_quiet_instant_is_one_no_call_spans() {
-        let event = |call, ret| Event::<Rec> {
-            thread: 0,
-            seq: 0,
-            call,
-            ret,
-            op: Op::Len,
-            outcome: Outcome::Len(0),
-        };
+        let event = |call, ret| build::event(0, call, ret, Op::Len, Outcome::Len(0));
         // [1..4] and [2..6] overlap; [7..8] starts after both; [9..12] and [10..11] overlap.
         let events = [
             event(1, 4),

@@ -4,14 +4,19 @@
 //! in its own module, in this order, and the first violation found wins:
 //!
 //! 1. [`revisions`] (versioned maps): revisions are unique and agree with real time;
-//! 2. [`per_key`]: each key's operations are linearizable;
-//! 3. [`snapshot_cuts`] (versioned maps): a snapshot holds the writes up to its version;
-//! 4. [`torn`]: a snapshot is taken at one instant;
-//! 5. [`quiescent`]: the state left after the workers joined is coherent.
+//! 2. [`transactions`], first rule: no call sees an aborted transaction's write;
+//! 3. [`per_key`]: each key's operations are linearizable;
+//! 4. [`snapshot_cuts`] (versioned maps): a snapshot holds the writes up to its version;
+//! 5. [`torn`]: a snapshot is taken at one instant;
+//! 6. [`transactions`], the other rules: a committed transaction's revisions are consecutive,
+//!    and its writes take effect together (a whole-map model over the keys transactions touch);
+//! 7. [`quiescent`]: the state left after the workers joined is coherent.
 //!
 //! Revisions come first because a wrong revision also breaks the later checks, and its own
-//! message names the cause; per-key linearizability comes before the snapshot checks because they
-//! assume each key's writes are already known to be in a coherent order.
+//! message names the cause; an aborted transaction's write would otherwise surface as a phantom
+//! read; per-key linearizability comes before the snapshot and whole-map checks because they
+//! assume each key's writes are already known to be in a coherent order, so that what fails
+//! there is what only several keys together show.
 
 mod per_key;
 mod project;
@@ -19,6 +24,7 @@ mod quiescent;
 mod revisions;
 mod snapshot_cuts;
 mod torn;
+mod transactions;
 
 use core::fmt::Debug;
 use std::collections::HashMap;
@@ -47,6 +53,8 @@ pub(crate) enum Check {
     PerKey,
     SnapshotCuts,
     Torn,
+    AbortedInvisible,
+    Transactions,
     Quiescent,
 }
 
@@ -175,11 +183,13 @@ impl<'a, R: Record + Clone + PartialEq + Debug> Analysis<'a, R> {
         if self.versioned {
             self.check(Check::Revisions, &mut tally)?;
         }
+        self.check(Check::AbortedInvisible, &mut tally)?;
         self.check(Check::PerKey, &mut tally)?;
         if self.versioned {
             self.check(Check::SnapshotCuts, &mut tally)?;
         }
         self.check(Check::Torn, &mut tally)?;
+        self.check(Check::Transactions, &mut tally)?;
         self.check(Check::Quiescent, &mut tally)?;
         Ok(tally)
     }
@@ -203,6 +213,8 @@ impl<'a, R: Record + Clone + PartialEq + Debug> Analysis<'a, R> {
             Check::PerKey => self.per_key(tally),
             Check::SnapshotCuts => self.snapshot_cuts(),
             Check::Torn => self.torn_snapshots(),
+            Check::AbortedInvisible => self.aborted_invisible(),
+            Check::Transactions => self.transactions(tally),
             Check::Quiescent => self.quiescent(),
         };
         outcome.map_err(|finding| Finding { check, ..finding })

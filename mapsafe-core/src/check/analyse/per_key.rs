@@ -92,6 +92,14 @@ impl<R: Record + Clone + PartialEq + Debug> Analysis<'_, R> {
                 "`compare_and_swap` decided against key {key}'s actual revision (the model held \
                  {held})"
             ),
+            Kind::CarOk { .. } => format!(
+                "`compare_and_remove` removed key {key} against its actual revision or record \
+                 (the model held {held})"
+            ),
+            Kind::TxnPart { .. } => format!(
+                "a transaction's part on key {key} saw or left what no order allows (the model \
+                 held {held}): a transaction that is not isolated"
+            ),
             Kind::Drop(_) => {
                 format!("`retain` removed a record key {key} did not hold (the model held {held})")
             }

@@ -7,9 +7,10 @@ use core::fmt::Debug;
 use std::collections::HashMap;
 
 use super::{Analysis, Finding, KeyHist};
-use crate::check::history::{Op, Outcome, Revised};
+use crate::check::history::{EntryShape, Op, Outcome, Revised, TxnAction, TxnRecord};
 use crate::check::report::FailureClass;
 use crate::check::search::{self, Held, KeyOp, Kind, Vid};
+use crate::check::target::EntryOutcome;
 use crate::record::Record;
 
 impl<R: Record + Clone + PartialEq + Debug> Analysis<'_, R> {
@@ -96,6 +97,122 @@ impl<R: Record + Clone + PartialEq + Debug> Analysis<'_, R> {
             }
         }
         Ok(seen)
+    }
+
+    /// An `entry` call as the single-key operation it amounts to, given the closure's shape.
+    #[allow(clippy::too_many_arguments)] // one call's fields, taken apart by the caller's match
+    fn entry_kind(
+        &mut self,
+        key: u64,
+        shape: EntryShape,
+        record: &R,
+        nonce: u64,
+        outcome: &EntryOutcome<R>,
+        made: u32,
+        event: usize,
+    ) -> Result<Kind, Finding> {
+        let inserted = matches!(outcome, EntryOutcome::Inserted { .. });
+        if made > 1 || (shape == EntryShape::OrInsertWith && (made == 1) != inserted) {
+            let why = if made > 1 {
+                format!("ran `make` {made} times")
+            } else if inserted {
+                "stored a record without running `make`".to_string()
+            } else {
+                "ran `make` although the slot was occupied".to_string()
+            };
+            return Err(Finding::new(
+                FailureClass::ClosureRuns,
+                format!("`entry(.., {})` on key {key} {why}", shape.code()),
+            )
+            .at(Some(key), event));
+        }
+        use EntryShape as S;
+        Ok(match (shape, outcome) {
+            (
+                S::OrInsert | S::OrInsertWith | S::AndModifyOrInsert,
+                EntryOutcome::Inserted { revision },
+            ) => Kind::Stored {
+                new: self.vid(key, record),
+                rev: *revision,
+            },
+            (S::OrInsert | S::OrInsertWith, EntryOutcome::Found(found)) => Kind::Loaded {
+                current: self.own(key, &found.value, event)?,
+                stamp: found.version,
+            },
+            (S::AndModifyOrInsert, EntryOutcome::Modified { revision }) => Kind::Update {
+                nonce,
+                rev: Some(*revision),
+            },
+            (S::Replace, EntryOutcome::Replaced { old, revision }) => Kind::Insert {
+                new: self.vid(key, record),
+                prev: Some(self.own(key, old, event)?),
+                rev: *revision,
+            },
+            (S::Remove, EntryOutcome::Removed(gone)) => {
+                let value = self.own(key, &gone.value, event)?;
+                Kind::Remove(Some(Held::new(value, gone.version)))
+            }
+            (S::Replace | S::Remove, EntryOutcome::Vacant) => Kind::Read(None),
+            _ => {
+                let why = format!("`entry(.., {})` cannot end {outcome:?}", shape.code());
+                return Err(impossible(key, event, &why));
+            }
+        })
+    }
+
+    /// A transaction as one part per declared key: a committed write is the key going from
+    /// what the body read to what it left, with the key's revision; anything else a read.
+    fn project_txn(
+        &mut self,
+        event: usize,
+        keys: &[u64],
+        txn: &TxnRecord<R>,
+    ) -> Result<(), Finding> {
+        let e = &self.events[event];
+        let (call, ret) = (e.call, e.ret);
+        if let Some(changed) = &txn.committed {
+            let mut reported: Vec<u64> = changed.iter().map(|c| c.key).collect();
+            let mut written: Vec<u64> = txn.writes.iter().map(|w| w.key).collect();
+            reported.sort_unstable();
+            written.sort_unstable();
+            // A map without revisions may report the keys it changed, or none.
+            let fits = reported == written || (!self.versioned && reported.is_empty());
+            if !fits {
+                let why = format!(
+                    "a committed transaction over keys {keys:?} wrote keys {written:?} but \
+                     reported new revisions for keys {reported:?}"
+                );
+                return Err(impossible(keys[0], event, &why));
+            }
+        }
+        for read in &txn.reads {
+            let key = read.key;
+            let seen = self.own_held(key, &read.seen, event)?;
+            let write = txn.writes.iter().find(|w| w.key == key);
+            let kind = match (&txn.committed, write) {
+                (Some(changed), Some(write)) => {
+                    let rev = changed
+                        .iter()
+                        .find(|c| c.key == key)
+                        .map_or(0, |c| c.revision);
+                    let after = match &write.action {
+                        TxnAction::Insert(record) => Some(Held::new(self.vid(key, record), rev)),
+                        TxnAction::Update { nonce } => {
+                            let from = seen.expect("the body updates only keys it saw present");
+                            let updater = self.updater;
+                            let values = &mut self.hist(key).values;
+                            let value = search::edited(values, from.value, updater, *nonce);
+                            Some(Held::new(value, rev))
+                        }
+                        TxnAction::Remove => None,
+                    };
+                    Kind::TxnPart { seen, after, rev }
+                }
+                _ => Kind::Read(seen),
+            };
+            self.push(key, event, call, ret, kind);
+        }
+        Ok(())
     }
 
     /// Projects every event on the keys it touches.
@@ -194,9 +311,104 @@ impl<R: Record + Clone + PartialEq + Debug> Analysis<'_, R> {
                     }
                 }
                 (Op::Version, Outcome::Version(_)) | (Op::Len, Outcome::Len(_)) => {}
+                (
+                    Op::GetOrInsertWith { key, record },
+                    Outcome::GetOrInsertWith { current, made },
+                ) => {
+                    let value = self.own(*key, &current.record, i)?;
+                    let (stamp, rev) = (current.revision, current.revision);
+                    let kind = match made {
+                        0 => Kind::Loaded {
+                            current: value,
+                            stamp,
+                        },
+                        1 if current.record == *record => Kind::Stored { new: value, rev },
+                        1 => {
+                            return Err(Finding::new(
+                                FailureClass::ClosureRuns,
+                                format!(
+                                    "`get_or_insert_with` ran `make` although key {key} was \
+                                     present: it returned {:?}, not the record `make` built",
+                                    current.record
+                                ),
+                            )
+                            .at(Some(*key), i));
+                        }
+                        n => return Err(ran_twice("get_or_insert_with", "make", *n, *key, i)),
+                    };
+                    self.push(*key, i, call, ret, kind);
+                }
+                (Op::RemoveIf { key }, Outcome::RemoveIf { visits, removed }) => {
+                    if visits.len() > 1 {
+                        let n = visits.len() as u32;
+                        return Err(ran_twice("remove_if", "the predicate", n, *key, i));
+                    }
+                    let kind = match (visits.first(), removed) {
+                        (None, None) => Kind::Read(None),
+                        (Some(visit), None) if visit.kept => {
+                            Kind::ReadValue(self.own(*key, &visit.record, i)?)
+                        }
+                        (Some(visit), Some(gone)) if !visit.kept && visit.record == gone.record => {
+                            let value = self.own(*key, &gone.record, i)?;
+                            Kind::Remove(Some(Held::new(value, gone.revision)))
+                        }
+                        _ => {
+                            return Err(impossible(
+                                *key,
+                                i,
+                                "`remove_if`'s result disagrees with what its predicate was shown and said",
+                            ));
+                        }
+                    };
+                    self.push(*key, i, call, ret, kind);
+                }
+                (Op::CompareAndRemove { key, expected }, Outcome::CompareAndRemove(result)) => {
+                    let expected = *expected;
+                    let kind = match result {
+                        Ok(gone) => Kind::CarOk {
+                            expected,
+                            removed: self.own(*key, &gone.record, i)?,
+                            rev: gone.revision,
+                        },
+                        Err(actual) => Kind::CasErr {
+                            expected,
+                            actual: *actual,
+                        },
+                    };
+                    self.push(*key, i, call, ret, kind);
+                }
+                (
+                    Op::Entry {
+                        key,
+                        shape,
+                        record,
+                        nonce,
+                    },
+                    Outcome::Entry { outcome, made },
+                ) => {
+                    let kind = self.entry_kind(*key, *shape, record, *nonce, outcome, *made, i)?;
+                    self.push(*key, i, call, ret, kind);
+                }
+                (Op::Transaction { keys, .. }, Outcome::Transaction(txn)) => {
+                    self.project_txn(i, keys, txn)?;
+                }
                 (op, outcome) => unreachable!("{} recorded with {outcome:?}", op.name()),
             }
         }
         Ok(())
     }
+}
+
+/// A closure that ran `n` times where at most once is allowed.
+fn ran_twice(call: &str, closure: &str, n: u32, key: u64, event: usize) -> Finding {
+    Finding::new(
+        FailureClass::ClosureRuns,
+        format!("`{call}` on key {key} ran {closure} {n} times; it may run at most once"),
+    )
+    .at(Some(key), event)
+}
+
+/// A result the call cannot have returned, whatever the map did.
+fn impossible(key: u64, event: usize, why: &str) -> Finding {
+    Finding::new(FailureClass::ImpossibleOutcome, why.to_string()).at(Some(key), event)
 }

@@ -61,7 +61,8 @@ impl<R: Record + Clone + PartialEq + Debug> Analysis<'_, R> {
                                 search::edited(&mut hist.values, from.value, updater, nonce);
                             Held::new(value, rev)
                         }),
-                        Kind::Remove(Some(_)) => None,
+                        Kind::Remove(Some(_)) | Kind::CarOk { .. } => None,
+                        Kind::TxnPart { after, .. } => after,
                         _ => expected,
                     };
                 }

@@ -71,7 +71,20 @@ impl<R: Record + Clone + PartialEq + Debug> Analysis<'_, R> {
                             left: Some(new),
                         });
                     }
-                    Kind::Remove(Some(_)) | Kind::Drop(_) => {
+                    Kind::TxnPart {
+                        after: Some(after), ..
+                    } => {
+                        w.producer.entry(after.value).or_insert(op.event);
+                        w.changes.push(Change {
+                            event: op.event,
+                            span,
+                            left: Some(after.value),
+                        });
+                    }
+                    Kind::Remove(Some(_))
+                    | Kind::Drop(_)
+                    | Kind::CarOk { .. }
+                    | Kind::TxnPart { after: None, .. } => {
                         w.changes.push(Change {
                             event: op.event,
                             span,
