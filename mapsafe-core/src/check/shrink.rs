@@ -163,8 +163,11 @@ pub(crate) fn shrink<R: Record + Clone + PartialEq + Debug>(
             });
         }
     }
-    // Other keys.
-    let keys = finding_keys(recorded, finding);
+    // Other keys: per-key checks need only the finding's key (locality).
+    let keys = match (finding.check, finding.key) {
+        (Check::PerKey | Check::SnapshotCuts, Some(key)) => BTreeSet::from([key]),
+        _ => finding_keys(recorded, finding),
+    };
     if !keys.is_empty() {
         consider(only_keys(&best, &keys, finding.check, make), &mut best);
     }
@@ -325,6 +328,23 @@ fn only_keys<R: Record + Clone>(
     });
     out.recorded.keys.retain(|k| keys.contains(k));
     out.recorded.start.retain(|s| keys.contains(&s.key));
+    // A transaction keeps its parts on the kept keys (dropping the others' constraints only).
+    out = out.keep(|_, e| {
+        let declared = e.op.declared();
+        declared.is_empty() || declared.iter().any(|k| keys.contains(k))
+    });
+    for event in &mut out.recorded.events {
+        if let Op::Transaction { keys: declared, .. } = &mut event.op {
+            declared.retain(|k| keys.contains(k));
+        }
+        if let Outcome::Transaction(txn) = &mut event.outcome {
+            txn.reads.retain(|r| keys.contains(&r.key));
+            txn.writes.retain(|w| keys.contains(&w.key));
+            if let Some(changed) = &mut txn.committed {
+                changed.retain(|c| keys.contains(&c.key));
+            }
+        }
+    }
     let keep = |record: &R| make_key_of(make, &kept, record).is_some();
     for event in &mut out.recorded.events {
         match &mut event.outcome {

@@ -276,7 +276,8 @@ impl<R: Record + Clone> Workload<R> {
         (supported, events)
     }
 
-    /// An optional operation the target supports, on `key` (transactions: on 2 to 4 hot keys).
+    /// An optional operation the target supports, on `key` (transactions: on 2 to 4 keys, mostly
+    /// hot ones).
     /// `read` issues a `get` first (for `compare_and_remove`'s expected revision).
     fn optional_op(
         &self,
@@ -313,8 +314,15 @@ impl<R: Record + Clone> Workload<R> {
         let record = (self.make)(key, *nonce);
         Some(match pick? {
             0 => {
-                let count = (2 + rng.below(3) as usize).min(self.hot.len());
-                let mut pool = self.hot.clone();
+                // Mostly hot keys (one shard), with a few warm ones so that some transactions
+                // span shards.
+                let mut pool: Vec<u64> = self
+                    .hot
+                    .iter()
+                    .chain(self.warm.iter().take(2))
+                    .copied()
+                    .collect();
+                let count = (2 + rng.below(3) as usize).min(pool.len());
                 let keys: Vec<u64> = (0..count)
                     .map(|_| pool.swap_remove(rng.below(pool.len() as u64) as usize))
                     .collect();
@@ -328,7 +336,13 @@ impl<R: Record + Clone> Workload<R> {
             1 => Op::GetOrInsertWith { key, record },
             2 => Op::RemoveIf { key },
             3 => {
-                let expected = if rng.chance(800) { read(key) } else { 0 };
+                // Mostly the read-decide-remove cycle; sometimes a blind or a stale
+                // expectation, so that refusals are exercised too.
+                let expected = match rng.below(10) {
+                    0..6 => read(key),
+                    6..8 => 0,
+                    _ => read(key).saturating_sub(1),
+                };
                 Op::CompareAndRemove { key, expected }
             }
             _ => Op::Entry {

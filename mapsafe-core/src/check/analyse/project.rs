@@ -370,6 +370,8 @@ impl<R: Record + Clone + PartialEq + Debug> Analysis<'_, R> {
                             removed: self.own(*key, &gone.record, i)?,
                             rev: gone.revision,
                         },
+                        // Absent: nothing to remove, whatever was expected.
+                        Err(0) => Kind::Present(false),
                         Err(actual) => Kind::CasErr {
                             expected,
                             actual: *actual,
