@@ -6,7 +6,11 @@
 //! [`Config::threads`] threads, released together by a barrier, each issue
 //! [`Config::ops_per_thread`] calls chosen by a seeded generator: `get`, `contains_key`,
 //! `insert`, `load_or_store`, `update`, `remove`, `compare_and_swap` (versioned maps, usually
-//! after a `get_versioned`), `retain`, `snapshot`, `version`/`len` and, rarely, `clear`. Keys
+//! after a `get_versioned`), `retain`, `snapshot`, `version`/`len` and, rarely, `clear`; and, on
+//! a map that offers them (each is probed once before the run), `get_or_insert_with`,
+//! `remove_if`, `compare_and_remove`, `entry` in each shape, and transactions over 2 to 4 keys
+//! (mostly hot ones) that read every key, then insert, update or remove some and commit or
+//! abort. Keys
 //! are built to collide: a few *hot* keys forced into one shard, some *warm* keys, and a *cold*
 //! range that keeps growing so shards resize under load. Every call is bracketed by two tickets
 //! from one `SeqCst` counter, taken just before the call and just after it returns. After the
@@ -25,6 +29,10 @@
 //!   Each snapshot must equal the replay of the writes with revision ≤ its version.
 //! - **Snapshots, both modes**: a snapshot showing write B must show every write that returned
 //!   before B was called (a torn snapshot fails this).
+//! - **Transactions**: no call sees an aborted transaction's write; a committed transaction's
+//!   revisions are consecutive, with no other write or version between; and one order of all
+//!   the calls on the keys transactions touch, each transaction and snapshot one step, fits a
+//!   model of those keys together (so no call sees a transaction in part).
 //! - **At quiescence**: the final reads and snapshot fit the histories, `len()` matches the
 //!   snapshot, and `verify_consistency` passes.
 //!
