@@ -339,8 +339,8 @@ impl<R: Record + Clone> Workload<R> {
                 // Mostly the read-decide-remove cycle; sometimes a blind or a stale
                 // expectation, so that refusals are exercised too.
                 let expected = match rng.below(10) {
-                    0..6 => read(key),
-                    6..8 => 0,
+                    0..4 => read(key),
+                    4..7 => 0,
                     _ => read(key).saturating_sub(1),
                 };
                 Op::CompareAndRemove { key, expected }
