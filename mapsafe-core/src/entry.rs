@@ -134,11 +134,16 @@ impl<'a, R: Record, M: Mode> OccupiedEntry<'a, R, M> {
     /// A mutable view of the record (everything but its key). On a versioned map this is a
     /// write and takes a fresh revision, as `update` does.
     pub fn get_mut(&mut self) -> R::Mut<'_> {
+        self.get_mut_revised().0
+    }
+
+    /// `get_mut`, also returning the write's revision.
+    pub(crate) fn get_mut_revised(&mut self) -> (R::Mut<'_>, u64) {
         let revision = self.slot.begin_write();
         self.slot.slot.note(|p| &p.updates, 1);
         let stored = self.stored_mut();
         stored.revision = M::revision(revision);
-        stored.record.as_mut()
+        (stored.record.as_mut(), revision)
     }
 
     /// [`get_mut`](Self::get_mut) for the rest of the closure.
@@ -161,6 +166,12 @@ impl<'a, R: Record, M: Mode> OccupiedEntry<'a, R, M> {
     /// If `record` has another key (nothing is stored).
     #[track_caller]
     pub fn insert(&mut self, record: R) -> R {
+        self.insert_revised(record).0
+    }
+
+    /// `insert`, also returning the write's revision.
+    #[track_caller]
+    pub(crate) fn insert_revised(&mut self, record: R) -> (R, u64) {
         let current = self.stored().record.key();
         if record.key() != current {
             panic!(
@@ -173,12 +184,17 @@ impl<'a, R: Record, M: Mode> OccupiedEntry<'a, R, M> {
         self.slot.slot.note(|p| &p.inserts, 1);
         let stored = self.stored_mut();
         stored.revision = M::revision(revision);
-        mem::replace(&mut stored.record, record)
+        (mem::replace(&mut stored.record, record), revision)
     }
 
     /// Removes the record and returns it.
     pub fn remove(self) -> R {
-        self.slot.begin_write();
+        self.remove_revised().0
+    }
+
+    /// `remove`, also returning the removal's revision.
+    pub(crate) fn remove_revised(self) -> (R, u64) {
+        let revision = self.slot.begin_write();
         self.slot.slot.note(|p| &p.removes, 1);
         let (stored, _) = self
             .slot
@@ -187,7 +203,7 @@ impl<'a, R: Record, M: Mode> OccupiedEntry<'a, R, M> {
             .ok()
             .expect("mapsafe bug: an occupied entry lost its bucket")
             .remove();
-        stored.record
+        (stored.record, revision)
     }
 }
 
@@ -206,6 +222,12 @@ impl<'a, R: Record, M: Mode> VacantEntry<'a, R, M> {
     /// If `record` has another key than the one passed to `entry` (nothing is stored).
     #[track_caller]
     pub fn insert(self, record: R) -> R::Mut<'a> {
+        self.insert_revised(record).0
+    }
+
+    /// `insert`, also returning the write's revision.
+    #[track_caller]
+    pub(crate) fn insert_revised(self, record: R) -> (R::Mut<'a>, u64) {
         if !(self.matches)(record.key()) {
             panic!(
                 "mapsafe: `entry` for key {:?} was handed a record with key {:?}; a record must \
@@ -225,7 +247,7 @@ impl<'a, R: Record, M: Mode> VacantEntry<'a, R, M> {
             .slot
             .table
             .insert_unique(self.hash, stored, stored_hash);
-        entry.into_mut().record.as_mut()
+        (entry.into_mut().record.as_mut(), revision)
     }
 }
 

@@ -17,6 +17,9 @@ use crate::probes::MapProbes;
 use crate::record::{Mode, Record, VersionedMode};
 use crate::shard::ShardWrite;
 
+/// Every key a committed transaction changed, with its revision.
+pub(crate) type Changed<R> = Vec<(<R as Record>::Key, u64)>;
+
 /// One key the transaction wrote, with its new value.
 struct Staged<R: Record> {
     hash: u64,
@@ -229,13 +232,14 @@ impl<'a, R: Record + Clone, M: Mode, S: BuildHasher> Txn<'a, R, M, S> {
     }
 
     /// Applies the staged writes, all under the locks and with one ticket. Returns the
-    /// records they replaced, to be dropped after the locks are released.
-    fn commit(&mut self) -> Vec<R> {
+    /// records they replaced, to be dropped after the locks are released, and every changed key
+    /// with its revision.
+    fn commit(&mut self) -> (Vec<R>, Changed<R>) {
         // A key inserted and removed again inside the transaction changes nothing.
         self.staged
             .retain(|s| s.value.is_some() || s.bucket.is_some());
         if self.staged.is_empty() {
-            return Vec::new();
+            return (Vec::new(), Vec::new());
         }
         let shared = self.map.shared();
         let ticket = take_ticket(shared, self.staged.len() as u64);
@@ -243,11 +247,13 @@ impl<'a, R: Record + Clone, M: Mode, S: BuildHasher> Txn<'a, R, M, S> {
             settle_if_owed(shared, shard.slot, shard, ticket, self.map);
         }
         let mut replaced = Vec::with_capacity(self.staged.len());
+        let mut changed = Vec::with_capacity(self.staged.len());
         let mut revision = ticket.first;
         // Replacements and removals by bucket first (they move no other entry), then inserts
         // (which may grow a table and move buckets).
         self.staged.sort_by_key(|s| s.bucket.is_none());
         for staged in mem::take(&mut self.staged) {
+            changed.push((staged.key, if M::VERSIONED { revision } else { 0 }));
             let table = &mut self.shards[staged.shard].1;
             let stores = staged.value.is_some();
             table
@@ -285,7 +291,32 @@ impl<'a, R: Record + Clone, M: Mode, S: BuildHasher> Txn<'a, R, M, S> {
             shard.publish_len();
         }
         shared.publishing.fetch_add(1, Ordering::Release);
-        replaced
+        (replaced, changed)
+    }
+
+    /// The revision of the key's last committed write, 0 if absent before the transaction (and
+    /// always 0 on a plain map).
+    #[track_caller]
+    pub(crate) fn revision_of<Q>(&self, key: &Q) -> u64
+    where
+        R::Key: Borrow<Q>,
+        Q: Hash + Eq + fmt::Debug + ?Sized,
+    {
+        let (shard, bucket) = match self.find(key).1 {
+            Found::Staged(i) => match self.staged[i].bucket {
+                Some(bucket) => (self.staged[i].shard, bucket),
+                None => return 0,
+            },
+            Found::Table { shard, bucket } => (shard, bucket),
+            Found::Absent { .. } => return 0,
+        };
+        M::number(
+            self.shards[shard]
+                .1
+                .get_bucket(bucket)
+                .expect("mapsafe bug: a transaction lost a bucket")
+                .revision,
+        )
     }
 }
 
@@ -302,19 +333,7 @@ impl<R: Record + Clone, S: BuildHasher> Txn<'_, R, VersionedMode, S> {
         R::Key: Borrow<Q>,
         Q: Hash + Eq + fmt::Debug + ?Sized,
     {
-        let (shard, bucket) = match self.find(key).1 {
-            Found::Staged(i) => match self.staged[i].bucket {
-                Some(bucket) => (self.staged[i].shard, bucket),
-                None => return 0,
-            },
-            Found::Table { shard, bucket } => (shard, bucket),
-            Found::Absent { .. } => return 0,
-        };
-        self.shards[shard]
-            .1
-            .get_bucket(bucket)
-            .expect("mapsafe bug: a transaction lost a bucket")
-            .revision
+        self.revision_of(key)
     }
 }
 
@@ -401,7 +420,22 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
         R::Key: Borrow<Q>,
         Q: Hash + Eq + fmt::Debug + ?Sized,
     {
-        let replaced;
+        self.transaction_revised(keys, f).map(|(out, _)| out)
+    }
+
+    /// `transaction`, also returning every key it changed with its revision.
+    #[track_caller]
+    pub(crate) fn transaction_revised<Q, T, E>(
+        &self,
+        keys: &[&Q],
+        f: impl FnOnce(&mut Txn<'_, R, M, S>) -> Result<T, E>,
+    ) -> Result<(T, Changed<R>), E>
+    where
+        R: Clone,
+        R::Key: Borrow<Q>,
+        Q: Hash + Eq + fmt::Debug + ?Sized,
+    {
+        let (replaced, changed);
         let outcome = {
             let _scope = self.scope("transaction");
             let declared: Vec<u64> = keys.iter().map(|key| self.hash(*key)).collect();
@@ -420,19 +454,19 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
             let probes = &self.shared().probes;
             let abort = Aborted(M::PROBED.then_some(&probes.aborted));
             let outcome = f(&mut tx);
-            replaced = if outcome.is_ok() {
+            (replaced, changed) = if outcome.is_ok() {
                 core::mem::forget(abort);
                 if M::PROBED {
                     MapProbes::count(&probes.committed);
                 }
                 tx.commit()
             } else {
-                Vec::new()
+                (Vec::new(), Vec::new())
             };
             outcome
         };
         drop(replaced);
-        outcome
+        outcome.map(|out| (out, changed))
     }
 
     /// Write-locks the shards `indices` (sorted, distinct) without holding any while waiting.

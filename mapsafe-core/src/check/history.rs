@@ -1,23 +1,97 @@
 //! A recorded history: every call with its arguments, its result and the two tickets that bound
 //! it in real time.
 
-use core::fmt::{self, Debug};
+use super::target::{EntryOutcome, KeyRevision};
 
 /// One call as issued. Keys are the checker's key numbers (what `make(key, nonce)` was given).
 #[derive(Debug, Clone)]
 pub(crate) enum Op<R> {
-    Get { key: u64 },
-    Contains { key: u64 },
-    Insert { key: u64, record: R },
-    LoadOrStore { key: u64, record: R },
-    Update { key: u64, nonce: u64 },
-    Remove { key: u64 },
-    Cas { key: u64, expected: u64, record: R },
+    Get {
+        key: u64,
+    },
+    Contains {
+        key: u64,
+    },
+    Insert {
+        key: u64,
+        record: R,
+    },
+    LoadOrStore {
+        key: u64,
+        record: R,
+    },
+    Update {
+        key: u64,
+        nonce: u64,
+    },
+    Remove {
+        key: u64,
+    },
+    Cas {
+        key: u64,
+        expected: u64,
+        record: R,
+    },
     Retain,
     Clear,
     Snapshot,
     Version,
     Len,
+    /// `record` is what `make` returns.
+    GetOrInsertWith {
+        key: u64,
+        record: R,
+    },
+    RemoveIf {
+        key: u64,
+    },
+    CompareAndRemove {
+        key: u64,
+        expected: u64,
+    },
+    /// `record` is offered (or made); `nonce` edits, for the shapes that modify.
+    Entry {
+        key: u64,
+        shape: EntryShape,
+        record: R,
+        nonce: u64,
+    },
+    /// Over 2 to 4 distinct keys; its writes use nonces `nonce..nonce + keys.len()`.
+    Transaction {
+        keys: Vec<u64>,
+        nonce: u64,
+    },
+}
+
+/// The closures an `entry` call is issued with (see [`Target`](super::Target)'s `entry_*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum EntryShape {
+    OrInsert,
+    OrInsertWith,
+    AndModifyOrInsert,
+    Replace,
+    Remove,
+}
+
+impl EntryShape {
+    pub(crate) const ALL: [EntryShape; 5] = [
+        EntryShape::OrInsert,
+        EntryShape::OrInsertWith,
+        EntryShape::AndModifyOrInsert,
+        EntryShape::Replace,
+        EntryShape::Remove,
+    ];
+
+    /// The closure, as a user would write it.
+    pub(crate) fn code(self) -> &'static str {
+        match self {
+            EntryShape::OrInsert => "|e| e.or_insert(record)",
+            EntryShape::OrInsertWith => "|e| e.or_insert_with(make)",
+            EntryShape::AndModifyOrInsert => "|e| e.and_modify(edit).or_insert(record)",
+            EntryShape::Replace => "|e| if occupied, o.insert(record)",
+            EntryShape::Remove => "|e| if occupied, o.remove()",
+        }
+    }
 }
 
 impl<R> Op<R> {
@@ -30,8 +104,20 @@ impl<R> Op<R> {
             | Op::LoadOrStore { key, .. }
             | Op::Update { key, .. }
             | Op::Remove { key }
-            | Op::Cas { key, .. } => Some(*key),
+            | Op::Cas { key, .. }
+            | Op::GetOrInsertWith { key, .. }
+            | Op::RemoveIf { key }
+            | Op::CompareAndRemove { key, .. }
+            | Op::Entry { key, .. } => Some(*key),
             _ => None,
+        }
+    }
+
+    /// The keys a transaction declares (none for other operations).
+    pub(crate) fn declared(&self) -> &[u64] {
+        match self {
+            Op::Transaction { keys, .. } => keys,
+            _ => &[],
         }
     }
 
@@ -49,11 +135,16 @@ impl<R> Op<R> {
             Op::Snapshot => "snapshot",
             Op::Version => "version",
             Op::Len => "len",
+            Op::GetOrInsertWith { .. } => "get_or_insert_with",
+            Op::RemoveIf { .. } => "remove_if",
+            Op::CompareAndRemove { .. } => "compare_and_remove",
+            Op::Entry { .. } => "entry",
+            Op::Transaction { .. } => "transaction",
         }
     }
 }
 
-/// One record the `retain` predicate was shown, with tickets taken inside the predicate (that
+/// One record the `retain` (or `remove_if`) predicate was shown, with tickets taken inside the predicate (that
 /// is, inside the shard's critical section) and its verdict.
 #[derive(Debug, Clone)]
 pub(crate) struct Visit<R> {
@@ -63,10 +154,25 @@ pub(crate) struct Visit<R> {
     pub(crate) t2: u64,
 }
 
+/// A record as a call saw it, with the revision of its last write (0 on a map without
+/// revisions).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Revised<R> {
+    pub(crate) record: R,
+    pub(crate) revision: u64,
+}
+
+impl<R> From<(R, u64)> for Revised<R> {
+    /// From the pair [`Target`](super::Target) returns.
+    fn from((record, revision): (R, u64)) -> Self {
+        Revised { record, revision }
+    }
+}
+
 /// What a call returned. Revisions are 0 on a map without them.
 #[derive(Debug, Clone)]
 pub(crate) enum Outcome<R> {
-    Get(Option<(R, u64)>),
+    Get(Option<Revised<R>>),
     Contains(bool),
     Insert {
         replaced: Option<R>,
@@ -80,20 +186,76 @@ pub(crate) enum Outcome<R> {
         revision: u64,
     },
     Update(Option<u64>),
-    Remove(Option<(R, u64)>),
+    Remove(Option<Revised<R>>),
     Cas(Result<u64, u64>),
     Retain(Vec<Visit<R>>),
     Clear,
     Snapshot {
-        records: Vec<(R, u64)>,
+        records: Vec<Revised<R>>,
         version: u64,
     },
     Version(u64),
     Len(usize),
+    /// The stored record, and how many times `make` ran.
+    GetOrInsertWith {
+        current: Revised<R>,
+        made: u32,
+    },
+    /// Every record the predicate was shown (with its verdict: `kept` = not removed), and the
+    /// record removed.
+    RemoveIf {
+        visits: Vec<Visit<R>>,
+        removed: Option<Revised<R>>,
+    },
+    /// `Ok`: the removed record with the removal's revision; `Err`: the key's actual revision.
+    CompareAndRemove(Result<Revised<R>, u64>),
+    /// What the slot went through, and how many times `make` ran (`or_insert_with`).
+    Entry {
+        outcome: EntryOutcome<R>,
+        made: u32,
+    },
+    Transaction(TxnRecord<R>),
+}
+
+/// What a transaction's body saw and did in its last run, and how it ended.
+#[derive(Debug, Clone)]
+pub(crate) struct TxnRecord<R> {
+    /// Each declared key as the body first read it (`version_of` giving the revision).
+    pub(crate) reads: Vec<TxnRead<R>>,
+    /// At most one write per key, after the reads.
+    pub(crate) writes: Vec<TxnWrite<R>>,
+    /// `None`: aborted. Otherwise each key the commit changed, with its revision.
+    pub(crate) committed: Option<Vec<KeyRevision<u64>>>,
+}
+
+/// A declared key as a transaction read it.
+#[derive(Debug, Clone)]
+pub(crate) struct TxnRead<R> {
+    pub(crate) key: u64,
+    pub(crate) seen: Option<Revised<R>>,
+}
+
+/// One write inside a transaction.
+#[derive(Debug, Clone)]
+pub(crate) struct TxnWrite<R> {
+    pub(crate) key: u64,
+    pub(crate) action: TxnAction<R>,
+}
+
+/// What a transaction did to one key (each only where it changes the key: `update` and `remove`
+/// only on a key the body saw present).
+#[derive(Debug, Clone)]
+pub(crate) enum TxnAction<R> {
+    Insert(R),
+    Update { nonce: u64 },
+    Remove,
 }
 
 /// The `thread` of the reads taken at quiescence, after every worker joined.
 pub(crate) const FINAL_THREAD: usize = usize::MAX;
+/// The `thread` of the calls that probe, before the workers start, which operations a target
+/// supports.
+pub(crate) const PROBE_THREAD: usize = usize::MAX - 1;
 
 /// One completed call.
 #[derive(Debug, Clone)]
@@ -110,109 +272,59 @@ pub(crate) struct Event<R> {
     pub(crate) outcome: Outcome<R>,
 }
 
-/// Formats a revision for humans.
-struct Rev(u64, bool);
-
-impl fmt::Display for Rev {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.1 {
-            write!(f, " @rev {}", self.0)
-        } else {
-            Ok(())
-        }
-    }
+/// A key's state when a history begins. A recorded run starts with every key absent; a shrunk
+/// history may start just after a call that left a key in a known state, and lists it here.
+#[derive(Debug, Clone)]
+pub(crate) struct Start<R> {
+    pub(crate) key: u64,
+    pub(crate) state: Option<Revised<R>>,
+    /// The call whose effect `state` is (dropped from the shrunk history, shown beside it).
+    pub(crate) after: Event<R>,
 }
 
-impl<R: Debug> Event<R> {
-    /// `t2#57 [1180..1183] get(key 17) -> ...`; `focus` restricts multi-key results (snapshots,
-    /// retain) to one key, which `key_of` recognises.
-    pub(crate) fn render(
-        &self,
-        versioned: bool,
-        focus: Option<u64>,
-        key_of: &dyn Fn(&R) -> Option<u64>,
-    ) -> String {
-        let v = versioned;
-        let call = match &self.op {
-            Op::Get { key } | Op::Contains { key } | Op::Remove { key } => {
-                format!("{}(key {key})", self.op.name())
-            }
-            Op::Insert { record, .. } | Op::LoadOrStore { record, .. } => {
-                format!("{}({record:?})", self.op.name())
-            }
-            Op::Update { key, nonce } => format!("update(key {key}, nonce {nonce:#x})"),
-            Op::Cas {
-                expected, record, ..
-            } => format!("compare_and_swap(expected {expected}, {record:?})"),
-            op => format!("{}()", op.name()),
-        };
-        let result = match &self.outcome {
-            Outcome::Get(None) => "None".to_string(),
-            Outcome::Get(Some((r, rev))) => format!("Some({r:?}){}", Rev(*rev, v)),
-            Outcome::Contains(b) => b.to_string(),
-            Outcome::Insert { replaced, revision } => {
-                format!("replaced {replaced:?}{}", Rev(*revision, v))
-            }
-            Outcome::Stored { revision } => format!("Stored{}", Rev(*revision, v)),
-            Outcome::Loaded { current, revision } => {
-                format!("Loaded {{ current: {current:?}{} }}", Rev(*revision, v))
-            }
-            Outcome::Update(None) => "None (absent)".to_string(),
-            Outcome::Update(Some(rev)) => format!("Some{}", Rev(*rev, v)),
-            Outcome::Remove(None) => "None".to_string(),
-            Outcome::Remove(Some((r, rev))) => format!("Some({r:?}){}", Rev(*rev, v)),
-            Outcome::Cas(Ok(rev)) => format!("Ok({rev})"),
-            Outcome::Cas(Err(actual)) => format!("Err(Conflict {{ actual: {actual} }})"),
-            Outcome::Retain(visits) => match focus {
-                Some(key) => match visits.iter().find(|vis| key_of(&vis.record) == Some(key)) {
-                    Some(vis) if vis.kept => format!(
-                        "kept {:?} (seen at tickets {}..{})",
-                        vis.record, vis.t1, vis.t2
-                    ),
-                    Some(vis) => format!(
-                        "removed {:?} (at tickets {}..{})",
-                        vis.record, vis.t1, vis.t2
-                    ),
-                    None => format!("key {key} not seen"),
-                },
-                None => format!(
-                    "{} seen, {} removed",
-                    visits.len(),
-                    visits.iter().filter(|vis| !vis.kept).count()
-                ),
-            },
-            Outcome::Clear => "()".to_string(),
-            Outcome::Snapshot { records, version } => {
-                let at = if v {
-                    format!(" at version {version}")
-                } else {
-                    String::new()
-                };
-                match focus {
-                    Some(key) => match records.iter().find(|(r, _)| key_of(r) == Some(key)) {
-                        Some((r, rev)) => {
-                            format!(
-                                "{} records{at}; key {key}: {r:?}{}",
-                                records.len(),
-                                Rev(*rev, v)
-                            )
-                        }
-                        None => format!("{} records{at}; key {key}: absent", records.len()),
-                    },
-                    None => format!("{} records{at}", records.len()),
-                }
-            }
-            Outcome::Version(version) => version.to_string(),
-            Outcome::Len(len) => len.to_string(),
-        };
-        let who = if self.thread == FINAL_THREAD {
-            format!("final#{}", self.seq)
-        } else {
-            format!("t{}#{}", self.thread, self.seq)
-        };
-        format!(
-            "{who} [tickets {}..{}] {call} -> {result}",
-            self.call, self.ret
-        )
+/// Hand-built histories for the checks' unit tests.
+#[cfg(test)]
+pub(crate) mod build {
+    use super::{Event, Op, Outcome, Revised};
+    use crate::check::workload::Recorded;
+
+    /// The record of key `key` with contents `nonce`.
+    pub(crate) type Rec = (u64, u64);
+
+    pub(crate) fn make(key: u64, nonce: u64) -> Rec {
+        (key, nonce)
+    }
+
+    pub(crate) fn seen(record: Rec, revision: u64) -> Revised<Rec> {
+        Revised { record, revision }
+    }
+
+    /// A call of `thread` between tickets `call` and `ret`.
+    pub(crate) fn event(
+        thread: usize,
+        call: u64,
+        ret: u64,
+        op: Op<Rec>,
+        outcome: Outcome<Rec>,
+    ) -> Event<Rec> {
+        Event {
+            thread,
+            seq: 0,
+            call,
+            ret,
+            op,
+            outcome,
+        }
+    }
+
+    /// A recorded run of `events` over `keys`, with no panic and a passing verification.
+    pub(crate) fn recorded(events: Vec<Event<Rec>>, keys: &[u64]) -> Recorded<Rec> {
+        Recorded {
+            events,
+            start: Vec::new(),
+            keys: keys.to_vec(),
+            panic: None,
+            verify: Ok(()),
+        }
     }
 }

@@ -6,7 +6,11 @@
 //! [`Config::threads`] threads, released together by a barrier, each issue
 //! [`Config::ops_per_thread`] calls chosen by a seeded generator: `get`, `contains_key`,
 //! `insert`, `load_or_store`, `update`, `remove`, `compare_and_swap` (versioned maps, usually
-//! after a `get_versioned`), `retain`, `snapshot`, `version`/`len` and, rarely, `clear`. Keys
+//! after a `get_versioned`), `retain`, `snapshot`, `version`/`len` and, rarely, `clear`; and, on
+//! a map that offers them (each is probed once before the run), `get_or_insert_with`,
+//! `remove_if`, `compare_and_remove`, `entry` in each shape, and transactions over 2 to 4 keys
+//! (mostly hot ones) that read every key, then insert, update or remove some and commit or
+//! abort. Keys
 //! are built to collide: a few *hot* keys forced into one shard, some *warm* keys, and a *cold*
 //! range that keeps growing so shards resize under load. Every call is bracketed by two tickets
 //! from one `SeqCst` counter, taken just before the call and just after it returns. After the
@@ -25,12 +29,19 @@
 //!   Each snapshot must equal the replay of the writes with revision ≤ its version.
 //! - **Snapshots, both modes**: a snapshot showing write B must show every write that returned
 //!   before B was called (a torn snapshot fails this).
+//! - **Transactions**: no call sees an aborted transaction's write; a committed transaction's
+//!   revisions are consecutive, with no other write or version between; and one order of all
+//!   the calls on the keys transactions touch, each transaction and snapshot one step, fits a
+//!   model of those keys together (so no call sees a transaction in part).
 //! - **At quiescence**: the final reads and snapshot fit the histories, `len()` matches the
 //!   snapshot, and `verify_consistency` passes.
 //!
 //! A failure is a [`CheckFailure`]: its `Display` names the class, the offending call with its
 //! thread, tickets, arguments and result, the calls that bound it, the key's surrounding
-//! history, the seed, and the command that reruns the workload.
+//! history, the shortest offending history found, the seed, and the command that reruns the
+//! workload. The shortest history is the recorded one shrunk (other keys' calls, reads and the
+//! calls before and after a quiet instant dropped) as long as it still fails the same check on
+//! its own, using only reductions under which that failure implies the recorded history's.
 //!
 //! # Configuration
 //!
@@ -61,6 +72,7 @@ mod history;
 mod report;
 mod rng;
 mod search;
+mod shrink;
 mod target;
 mod workload;
 
@@ -69,12 +81,12 @@ use std::time::{Duration, Instant};
 
 pub use report::{CheckFailure, CheckReport, FailureClass};
 #[doc(hidden)]
-pub use target::{EditFn, KeyOf, Target};
+pub use target::{EditFn, EntryOutcome, KeyOf, KeyRevision, Target, TxnBody, TxnOps, TxnOutcome};
 pub use workload::Updater;
 
 use crate::map::{AsEngine, ShardedMap};
 use crate::record::Record;
-use analyse::{Analysis, Finding, Tally};
+use analyse::{Analysis, Tally};
 use workload::Workload;
 
 /// The workload's shape: seed, threads, calls per thread, key space.
@@ -265,7 +277,7 @@ impl<R: Record + Clone + PartialEq + Debug> Checker<R> {
         ShardedMap<R, T::Mode, T::Hasher>: Target<Record = R>,
     {
         self.run_once(map, |m: &T| m.engine(), self.config.seed)
-            .map(|tally| report(&[tally], self.config.seed))
+            .map(|tally| summarise(&[tally], self.config.seed))
     }
 
     /// Runs `runs` workloads, each on a fresh map from `new_map`, with seeds `seed`, `seed + 1`,
@@ -313,7 +325,7 @@ impl<R: Record + Clone + PartialEq + Debug> Checker<R> {
             tallies.push(self.run_once(&map, |m: &T| m.engine(), seed)?);
             seed = seed.wrapping_add(1);
         }
-        Ok(report(&tallies, seed.wrapping_sub(1)))
+        Ok(summarise(&tallies, seed.wrapping_sub(1)))
     }
 
     /// Runs one workload with `seed` on any [`Target`] (the checker's own tests use this to
@@ -324,7 +336,7 @@ impl<R: Record + Clone + PartialEq + Debug> Checker<R> {
         T: Target<Record = R> + Sync,
     {
         self.run_once(target, |t: &T| t, seed)
-            .map(|tally| report(&[tally], seed))
+            .map(|tally| summarise(&[tally], seed))
     }
 
     fn run_once<H, T>(
@@ -349,55 +361,14 @@ impl<R: Record + Clone + PartialEq + Debug> Checker<R> {
         let workload = Workload::new(engine(host), config.clone(), self.make, self.updater);
         let recorded = workload.run(host, engine);
         let mut analysis = Analysis::new(&recorded, T::VERSIONED, self.make, self.updater);
-        analysis
-            .run(&recorded)
-            .map_err(|finding| self.failure(&analysis, finding, config))
-    }
-
-    fn failure(
-        &self,
-        analysis: &Analysis<'_, R>,
-        finding: Finding,
-        config: Config,
-    ) -> CheckFailure {
-        let key = finding.key;
-        let offending = finding
-            .offending
-            .map(|e| analysis.render(e, key.or(analysis.events[e].op.key())));
-        let bounding = finding
-            .bounding
-            .iter()
-            .map(|(e, why)| {
-                let focus = key.or(analysis.events[*e].op.key());
-                format!("{}\n      ({why})", analysis.render(*e, focus))
-            })
-            .collect();
-        let history = match (key, finding.offending) {
-            (Some(key), Some(at)) => analysis
-                .window(key, at, 12, 6)
-                .into_iter()
-                .map(|e| {
-                    let mark = if e == at { ">>" } else { "  " };
-                    format!("{mark} {}", analysis.render(e, Some(key)))
-                })
-                .collect(),
-            _ => Vec::new(),
-        };
-        CheckFailure::new(report::Details {
-            class: finding.class,
-            map: self.name.clone(),
-            summary: finding.summary,
-            offending,
-            bounding,
-            key,
-            history,
-            reproduce: reproduce_command(&config),
-            config,
+        analysis.run().map_err(|finding| {
+            let shrunk = shrink::shrink(&recorded, &finding, T::VERSIONED, self.make, self.updater);
+            report::failure(&analysis, finding, shrunk.as_ref(), &self.name, config)
         })
     }
 }
 
-fn report(tallies: &[Tally], last_seed: u64) -> CheckReport {
+fn summarise(tallies: &[Tally], last_seed: u64) -> CheckReport {
     CheckReport {
         runs: tallies.len(),
         calls: tallies.iter().map(|t| t.events).sum(),
@@ -412,36 +383,6 @@ fn report(tallies: &[Tally], last_seed: u64) -> CheckReport {
         undecided_keys: tallies.iter().map(|t| t.undecided_keys).sum(),
         last_seed,
     }
-}
-
-/// The command that reruns this workload: the seed and sizes as environment variables, and the
-/// running test's name (the test harness names each test's thread after it).
-fn reproduce_command(config: &Config) -> String {
-    let mut command = format!(
-        "MAPSAFE_SEED={:#x} MAPSAFE_OPS={} MAPSAFE_THREADS={} cargo test",
-        config.seed, config.ops_per_thread, config.threads
-    );
-    if let Ok(package) = std::env::var("CARGO_PKG_NAME") {
-        command.push_str(&format!(" -p {package}"));
-        // The test binary: `name-<hash>`; the library's own is named after the crate.
-        let exe = std::env::current_exe().ok();
-        let stem = exe
-            .as_ref()
-            .and_then(|p| p.file_stem())
-            .and_then(|s| s.to_str());
-        if let Some((binary, _hash)) = stem.and_then(|s| s.rsplit_once('-')) {
-            if binary == package.replace('-', "_") {
-                command.push_str(" --lib");
-            } else {
-                command.push_str(&format!(" --test {binary}"));
-            }
-        }
-    }
-    match std::thread::current().name() {
-        Some(test) if test != "main" => command.push_str(&format!(" -- {test} --exact")),
-        _ => {}
-    }
-    command
 }
 
 /// Entry point of the test `#[concurrent_map(consistency_test = make)]` generates.

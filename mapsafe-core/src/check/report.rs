@@ -1,8 +1,17 @@
-//! What the checker hands back: a report on success, an actionable failure otherwise.
+//! What the checker hands back: a report on success, an actionable failure otherwise; and every
+//! piece of report text (calls, results, model states, the rerun command) is rendered here.
 
-use core::fmt;
+use core::fmt::{self, Debug};
 
 use super::Config;
+use super::analyse::{Analysis, Finding};
+use super::history::{
+    Event, FINAL_THREAD, Op, Outcome, PROBE_THREAD, Revised, TxnAction, TxnRecord,
+};
+use super::search::State;
+use super::shrink::Shrunk;
+use super::target::EntryOutcome;
+use crate::record::Record;
 
 /// The kind of violation a [`CheckFailure`] reports.
 ///
@@ -35,6 +44,16 @@ pub enum FailureClass {
     Inconsistent,
     /// A map operation panicked in a worker thread.
     Panicked,
+    /// A transaction's writes were seen in part (a snapshot or another call saw some of them
+    /// without the others), an aborted transaction's write was seen, or a committed
+    /// transaction's revisions were not consecutive.
+    TransactionNotAtomic,
+    /// A closure ran more often than its operation allows (`get_or_insert_with`'s `make` twice,
+    /// or although the key was present; a predicate twice).
+    ClosureRuns,
+    /// A call reported an outcome its operation cannot have (an `entry` that removes reporting
+    /// an insert, a `remove_if` that removed what its predicate kept, ...).
+    ImpossibleOutcome,
 }
 
 impl FailureClass {
@@ -50,6 +69,9 @@ impl FailureClass {
             FailureClass::FinalState => "final state",
             FailureClass::Inconsistent => "inconsistent",
             FailureClass::Panicked => "panicked",
+            FailureClass::TransactionNotAtomic => "transaction not atomic",
+            FailureClass::ClosureRuns => "closure runs",
+            FailureClass::ImpossibleOutcome => "impossible outcome",
         }
     }
 }
@@ -96,6 +118,8 @@ pub(crate) struct Details {
     pub(crate) bounding: Vec<String>,
     pub(crate) key: Option<u64>,
     pub(crate) history: Vec<String>,
+    pub(crate) shortest: Vec<String>,
+    pub(crate) recorded_calls: usize,
     pub(crate) config: Config,
     pub(crate) reproduce: String,
 }
@@ -140,6 +164,19 @@ impl CheckFailure {
         &self.0.history
     }
 
+    /// The shortest offending history the checker found, rendered: a part of the recorded one
+    /// that fails the same check on its own (in ticket order; `>>` marks the call the check
+    /// stopped at; a first line may give the state a key starts in). Empty when the failure is
+    /// not about the order of calls (a panic, the quiescent state).
+    pub fn shortest_history(&self) -> &[String] {
+        &self.0.shortest
+    }
+
+    /// How many calls the recorded history held.
+    pub fn recorded_calls(&self) -> usize {
+        self.0.recorded_calls
+    }
+
     /// The workload that produced it (seed, threads, calls per thread).
     pub fn config(&self) -> &Config {
         &self.0.config
@@ -177,6 +214,18 @@ impl fmt::Display for CheckFailure {
                 "  history{key} around it (ticket order; `>>` = offending):"
             )?;
             for line in &d.history {
+                writeln!(f, "    {line}")?;
+            }
+        }
+        if !d.shortest.is_empty() {
+            writeln!(
+                f,
+                "  shortest offending history found ({} of the {} calls recorded; it fails the \
+                 same check on its own):",
+                d.shortest.iter().filter(|l| !l.starts_with(START)).count(),
+                d.recorded_calls
+            )?;
+            for line in &d.shortest {
                 writeln!(f, "    {line}")?;
             }
         }
@@ -248,5 +297,380 @@ impl fmt::Display for CheckReport {
             )?;
         }
         Ok(())
+    }
+}
+
+/// How a shortest history's line that gives a key's start state begins.
+const START: &str = "start: ";
+
+/// Turns a finding into the failure report: every call it points at rendered, with the key's
+/// history around the offending one and the shortest offending history found.
+pub(crate) fn failure<R: Record + Clone + PartialEq + Debug>(
+    analysis: &Analysis<'_, R>,
+    finding: Finding,
+    shrunk: Option<&Shrunk<R>>,
+    map: &str,
+    config: Config,
+) -> CheckFailure {
+    let key = finding.key;
+    let offending = finding
+        .offending
+        .map(|e| render(analysis, e, key.or(analysis.events[e].op.key())));
+    let bounding = finding
+        .bounding
+        .iter()
+        .map(|bound| {
+            let focus = key.or(analysis.events[bound.event].op.key());
+            format!(
+                "{}\n      ({})",
+                render(analysis, bound.event, focus),
+                bound.why
+            )
+        })
+        .collect();
+    let history = match (key, finding.offending) {
+        (Some(key), Some(at)) => analysis
+            .window(key, at, 12, 6)
+            .into_iter()
+            .map(|e| {
+                let mark = if e == at { ">>" } else { "  " };
+                format!("{mark} {}", render(analysis, e, Some(key)))
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    CheckFailure::new(Details {
+        class: finding.class,
+        map: map.to_string(),
+        summary: finding.summary,
+        offending,
+        bounding,
+        key,
+        history,
+        shortest: shrunk.map_or_else(Vec::new, |s| shortest(analysis, s)),
+        recorded_calls: analysis.events.len(),
+        reproduce: reproduce_command(&config),
+        config,
+    })
+}
+
+/// A shrunk history, in ticket order: the start states, then every call, `>>` marking where its
+/// check stopped.
+fn shortest<R: Record + Clone + PartialEq + Debug>(
+    analysis: &Analysis<'_, R>,
+    shrunk: &Shrunk<R>,
+) -> Vec<String> {
+    let recorded = &shrunk.recorded;
+    let focus = match recorded.keys[..] {
+        [key] => Some(key),
+        _ => shrunk.finding.key,
+    };
+    let render = |e: &Event<R>, focus: Option<u64>| {
+        e.render(analysis.versioned, focus, &|r| analysis.key_of(r))
+    };
+    let mut lines: Vec<String> = recorded
+        .start
+        .iter()
+        .map(|start| {
+            let state = match &start.state {
+                Some(seen) => format!(
+                    "{:?}{}",
+                    seen.record,
+                    rev(seen.revision, analysis.versioned)
+                ),
+                None => "absent".to_string(),
+            };
+            format!(
+                "{START}key {} is {state}, as left by {}",
+                start.key,
+                render(&start.after, Some(start.key))
+            )
+        })
+        .collect();
+    let mut order: Vec<usize> = (0..recorded.events.len()).collect();
+    order.sort_by_key(|&i| recorded.events[i].call);
+    for i in order {
+        let mark = if shrunk.finding.offending == Some(i) {
+            ">>"
+        } else {
+            "  "
+        };
+        let e = &recorded.events[i];
+        lines.push(format!("{mark} {}", render(e, e.op.key().or(focus))));
+    }
+    lines
+}
+
+/// Renders an event, focused on `key` for multi-key results.
+fn render<R: Record + Clone + PartialEq + Debug>(
+    analysis: &Analysis<'_, R>,
+    event: usize,
+    key: Option<u64>,
+) -> String {
+    analysis.events[event].render(analysis.versioned, key, &|r| analysis.key_of(r))
+}
+
+/// The command that reruns this workload: the seed and sizes as environment variables, and the
+/// running test's name (the test harness names each test's thread after it).
+fn reproduce_command(config: &Config) -> String {
+    let mut command = format!(
+        "MAPSAFE_SEED={:#x} MAPSAFE_OPS={} MAPSAFE_THREADS={} cargo test",
+        config.seed, config.ops_per_thread, config.threads
+    );
+    if let Ok(package) = std::env::var("CARGO_PKG_NAME") {
+        command.push_str(&format!(" -p {package}"));
+        // The test binary: `name-<hash>`; the library's own is named after the crate.
+        let exe = std::env::current_exe().ok();
+        let stem = exe
+            .as_ref()
+            .and_then(|p| p.file_stem())
+            .and_then(|s| s.to_str());
+        if let Some((binary, _hash)) = stem.and_then(|s| s.rsplit_once('-')) {
+            if binary == package.replace('-', "_") {
+                command.push_str(" --lib");
+            } else {
+                command.push_str(&format!(" --test {binary}"));
+            }
+        }
+    }
+    match std::thread::current().name() {
+        Some(test) if test != "main" => command.push_str(&format!(" -- {test} --exact")),
+        _ => {}
+    }
+    command
+}
+
+/// A revision for humans: ` @rev 7` on a versioned map, nothing on a plain one.
+struct Rev {
+    revision: u64,
+    versioned: bool,
+}
+
+impl fmt::Display for Rev {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.versioned {
+            write!(f, " @rev {}", self.revision)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// `Some(record) @rev 7`, or `None`.
+fn seen_text<R: Debug>(seen: &Option<Revised<R>>, versioned: bool) -> String {
+    match seen {
+        None => "None".to_string(),
+        Some(seen) => format!("Some({:?}){}", seen.record, rev(seen.revision, versioned)),
+    }
+}
+
+fn rev(revision: u64, versioned: bool) -> Rev {
+    Rev {
+        revision,
+        versioned,
+    }
+}
+
+/// `read key 1: Some(..), key 2: None; insert (2, 7); committed (key 2 @rev 9)`.
+fn txn_text<R: Debug>(txn: &TxnRecord<R>, versioned: bool) -> String {
+    let reads: Vec<String> = txn
+        .reads
+        .iter()
+        .map(|read| format!("key {}: {}", read.key, seen_text(&read.seen, versioned)))
+        .collect();
+    let writes: Vec<String> = txn
+        .writes
+        .iter()
+        .map(|write| match &write.action {
+            TxnAction::Insert(record) => format!("insert {record:?}"),
+            TxnAction::Update { nonce } => format!("update key {} (nonce {nonce:#x})", write.key),
+            TxnAction::Remove => format!("remove key {}", write.key),
+        })
+        .collect();
+    let end = match &txn.committed {
+        None => "aborted".to_string(),
+        Some(changed) => {
+            let revisions: Vec<String> = changed
+                .iter()
+                .map(|c| format!("key {}{}", c.key, rev(c.revision, versioned)))
+                .collect();
+            format!("committed ({})", revisions.join(", "))
+        }
+    };
+    format!(
+        "read {}; {}; {end}",
+        reads.join(", "),
+        if writes.is_empty() {
+            "no writes".to_string()
+        } else {
+            writes.join(", ")
+        }
+    )
+}
+
+/// A key's state in the model: `absent`, or its record (with its revision on a versioned map).
+pub(crate) fn state_text<R: Debug>(state: State, values: &[R], versioned: bool) -> String {
+    match state {
+        None => "absent".to_string(),
+        Some(held) => format!(
+            "{:?}{}",
+            values[held.value as usize],
+            rev(held.revision, versioned)
+        ),
+    }
+}
+
+impl<R: Debug> Event<R> {
+    /// `t2#57 [1180..1183] get(key 17) -> ...`; `focus` restricts multi-key results (snapshots,
+    /// retain) to one key, which `key_of` recognises.
+    pub(crate) fn render(
+        &self,
+        versioned: bool,
+        focus: Option<u64>,
+        key_of: &dyn Fn(&R) -> Option<u64>,
+    ) -> String {
+        let v = versioned;
+        let call = match &self.op {
+            Op::Get { key } | Op::Contains { key } | Op::Remove { key } => {
+                format!("{}(key {key})", self.op.name())
+            }
+            Op::Insert { record, .. } | Op::LoadOrStore { record, .. } => {
+                format!("{}({record:?})", self.op.name())
+            }
+            Op::Update { key, nonce } => format!("update(key {key}, nonce {nonce:#x})"),
+            Op::Cas {
+                expected, record, ..
+            } => format!("compare_and_swap(expected {expected}, {record:?})"),
+            Op::GetOrInsertWith { key, record } => {
+                format!("get_or_insert_with(key {key}, make -> {record:?})")
+            }
+            Op::RemoveIf { key } => format!("remove_if(key {key}, predicate)"),
+            Op::CompareAndRemove { key, expected } => {
+                format!("compare_and_remove(expected {expected}, key {key})")
+            }
+            Op::Entry {
+                key,
+                shape,
+                record,
+                nonce,
+            } => format!(
+                "entry(key {key}, {}) with record {record:?}, nonce {nonce:#x}",
+                shape.code()
+            ),
+            Op::Transaction { keys, .. } => format!("transaction(keys {keys:?})"),
+            op => format!("{}()", op.name()),
+        };
+        let result = match &self.outcome {
+            Outcome::Get(seen) | Outcome::Remove(seen) => seen_text(seen, v),
+            Outcome::Contains(b) => b.to_string(),
+            Outcome::Insert { replaced, revision } => {
+                format!("replaced {replaced:?}{}", rev(*revision, v))
+            }
+            Outcome::Stored { revision } => format!("Stored{}", rev(*revision, v)),
+            Outcome::Loaded { current, revision } => {
+                format!("Loaded {{ current: {current:?}{} }}", rev(*revision, v))
+            }
+            Outcome::Update(None) => "None (absent)".to_string(),
+            Outcome::Update(Some(revision)) => format!("Some{}", rev(*revision, v)),
+            Outcome::Cas(Ok(rev)) => format!("Ok({rev})"),
+            Outcome::Cas(Err(actual)) => format!("Err(Conflict {{ actual: {actual} }})"),
+            Outcome::Retain(visits) => match focus {
+                Some(key) => match visits.iter().find(|vis| key_of(&vis.record) == Some(key)) {
+                    Some(vis) if vis.kept => format!(
+                        "kept {:?} (seen at tickets {}..{})",
+                        vis.record, vis.t1, vis.t2
+                    ),
+                    Some(vis) => format!(
+                        "removed {:?} (at tickets {}..{})",
+                        vis.record, vis.t1, vis.t2
+                    ),
+                    None => format!("key {key} not seen"),
+                },
+                None => format!(
+                    "{} seen, {} removed",
+                    visits.len(),
+                    visits.iter().filter(|vis| !vis.kept).count()
+                ),
+            },
+            Outcome::Clear => "()".to_string(),
+            Outcome::Snapshot { records, version } => {
+                let at = if v {
+                    format!(" at version {version}")
+                } else {
+                    String::new()
+                };
+                match focus {
+                    Some(key) => match records.iter().find(|r| key_of(&r.record) == Some(key)) {
+                        Some(r) => format!(
+                            "{} records{at}; key {key}: {:?}{}",
+                            records.len(),
+                            r.record,
+                            rev(r.revision, v)
+                        ),
+                        None => format!("{} records{at}; key {key}: absent", records.len()),
+                    },
+                    None => format!("{} records{at}", records.len()),
+                }
+            }
+            Outcome::Version(version) => version.to_string(),
+            Outcome::Len(len) => len.to_string(),
+            Outcome::GetOrInsertWith { current, made } => format!(
+                "{:?}{} (make ran {made} time(s))",
+                current.record,
+                rev(current.revision, v)
+            ),
+            Outcome::RemoveIf { visits, removed } => {
+                let shown: Vec<String> = visits
+                    .iter()
+                    .map(|vis| format!("{:?} -> {}", vis.record, !vis.kept))
+                    .collect();
+                format!(
+                    "{} (predicate shown [{}])",
+                    seen_text(removed, v),
+                    shown.join(", ")
+                )
+            }
+            Outcome::CompareAndRemove(Ok(removed)) => {
+                format!("Ok({:?}{})", removed.record, rev(removed.revision, v))
+            }
+            Outcome::CompareAndRemove(Err(actual)) => format!("Err({actual})"),
+            Outcome::Entry { outcome, made } => {
+                let what = match outcome {
+                    EntryOutcome::Inserted { revision } => {
+                        format!("inserted{}", rev(*revision, v))
+                    }
+                    EntryOutcome::Found(found) => {
+                        format!("found {:?}{}", found.value, rev(found.version, v))
+                    }
+                    EntryOutcome::Modified { revision } => {
+                        format!("modified{}", rev(*revision, v))
+                    }
+                    EntryOutcome::Replaced { old, revision } => {
+                        format!("replaced {old:?}{}", rev(*revision, v))
+                    }
+                    EntryOutcome::Removed(removed) => {
+                        format!("removed {:?}{}", removed.value, rev(removed.version, v))
+                    }
+                    EntryOutcome::Vacant => "vacant, left so".to_string(),
+                };
+                if *made > 0 {
+                    format!("{what} (make ran {made} time(s))")
+                } else {
+                    what
+                }
+            }
+            Outcome::Transaction(txn) => txn_text(txn, v),
+        };
+        let who = if self.thread == FINAL_THREAD {
+            format!("final#{}", self.seq)
+        } else if self.thread == PROBE_THREAD {
+            format!("probe#{}", self.seq)
+        } else {
+            format!("t{}#{}", self.thread, self.seq)
+        };
+        format!(
+            "{who} [tickets {}..{}] {call} -> {result}",
+            self.call, self.ret
+        )
     }
 }

@@ -4,6 +4,7 @@
 //! search branches at most `threads + 2` ways). On a versioned map the revision each write was
 //! given fixes the order of writes, which leaves only the reads to place: near-linear.
 
+use core::hash::Hash;
 use std::collections::HashSet;
 
 use super::workload::Updater;
@@ -11,9 +12,22 @@ use crate::record::Record;
 
 /// An interned record value of one key.
 pub(crate) type Vid = u32;
-/// The sequential model of one key: absent, or a value with the revision of its last write
-/// (0 on a map without revisions).
-pub(crate) type State = Option<(Vid, u64)>;
+/// A value a key holds in the model, with the revision of its last write (0 on a map without
+/// revisions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct Held {
+    pub(crate) value: Vid,
+    pub(crate) revision: u64,
+}
+
+impl Held {
+    pub(crate) fn new(value: Vid, revision: u64) -> Self {
+        Held { value, revision }
+    }
+}
+
+/// The sequential model of one key: absent, or the value it holds.
+pub(crate) type State = Option<Held>;
 
 /// What one operation did to, or saw of, one key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,7 +55,7 @@ pub(crate) enum Kind {
         nonce: u64,
         rev: Option<u64>,
     },
-    Remove(Option<(Vid, u64)>),
+    Remove(Option<Held>),
     CasOk {
         expected: u64,
         new: Vid,
@@ -50,6 +64,24 @@ pub(crate) enum Kind {
     CasErr {
         expected: u64,
         actual: u64,
+    },
+    /// `compare_and_remove` removed this value.
+    CarOk {
+        expected: u64,
+        removed: Vid,
+        rev: u64,
+    },
+    /// A transaction's part on this key: it saw `seen` and left `after`, with revision `rev`
+    /// (the part of a committed transaction that changed the key; a read-only part is a `Read`).
+    TxnPart {
+        seen: State,
+        after: State,
+        rev: u64,
+    },
+    /// An entry's view of a present record was handed out (`or_insert` on an occupied slot)
+    /// and not edited: the value stays, the write takes revision `rev`.
+    Touch {
+        rev: u64,
     },
     /// `retain` removed this value (its revision is not reported).
     Drop(Vid),
@@ -64,8 +96,11 @@ impl Kind {
             Kind::Insert { rev, .. }
             | Kind::Stored { rev, .. }
             | Kind::Update { rev: Some(rev), .. }
-            | Kind::Remove(Some((_, rev)))
-            | Kind::CasOk { rev, .. } => Some(rev),
+            | Kind::Remove(Some(Held { revision: rev, .. }))
+            | Kind::CasOk { rev, .. }
+            | Kind::CarOk { rev, .. }
+            | Kind::Touch { rev }
+            | Kind::TxnPart { rev, .. } => Some(rev),
             _ => None,
         }
     }
@@ -110,11 +145,11 @@ pub(crate) fn edited<R: Record + Clone + PartialEq>(
 }
 
 fn stamp(state: State) -> u64 {
-    state.map_or(0, |(_, s)| s)
+    state.map_or(0, |held| held.revision)
 }
 
 fn value(state: State) -> Option<Vid> {
-    state.map(|(v, _)| v)
+    state.map(|held| held.value)
 }
 
 /// The model's step: the new state if `kind`'s result is possible from `state`.
@@ -128,25 +163,34 @@ pub(crate) fn apply<R: Record + Clone + PartialEq>(
         Kind::Read(seen) => (state == seen).then_some(state),
         Kind::ReadValue(seen) => (value(state) == Some(seen)).then_some(state),
         Kind::Present(present) => (state.is_some() == present).then_some(state),
-        Kind::Insert { new, prev, rev } => (value(state) == prev).then_some(Some((new, rev))),
-        Kind::Stored { new, rev } => state.is_none().then_some(Some((new, rev))),
-        Kind::Loaded { current, stamp } => (state == Some((current, stamp))).then_some(state),
+        Kind::Insert { new, prev, rev } => {
+            (value(state) == prev).then_some(Some(Held::new(new, rev)))
+        }
+        Kind::Stored { new, rev } => state.is_none().then_some(Some(Held::new(new, rev))),
+        Kind::Loaded { current, stamp } => {
+            (state == Some(Held::new(current, stamp))).then_some(state)
+        }
         Kind::Update { rev: None, .. } => state.is_none().then_some(None),
         Kind::Update {
             nonce,
             rev: Some(rev),
         } => {
-            let (from, _) = state?;
-            Some(Some((edited(values, from, updater, nonce), rev)))
+            let from = state?.value;
+            Some(Some(Held::new(edited(values, from, updater, nonce), rev)))
         }
         Kind::Remove(None) => state.is_none().then_some(None),
-        Kind::Remove(Some((removed, _))) => (value(state) == Some(removed)).then_some(None),
+        Kind::Remove(Some(removed)) => (value(state) == Some(removed.value)).then_some(None),
         Kind::CasOk { expected, new, rev } => {
-            (stamp(state) == expected).then_some(Some((new, rev)))
+            (stamp(state) == expected).then_some(Some(Held::new(new, rev)))
         }
         Kind::CasErr { expected, actual } => {
             (stamp(state) != expected && stamp(state) == actual).then_some(state)
         }
+        Kind::CarOk {
+            expected, removed, ..
+        } => (stamp(state) == expected && value(state) == Some(removed)).then_some(None),
+        Kind::TxnPart { seen, after, .. } => (state == seen).then_some(after),
+        Kind::Touch { rev } => Some(Some(Held::new(state?.value, rev))),
         Kind::Drop(removed) => (value(state) == Some(removed)).then_some(None),
         Kind::Clear => Some(None),
     }
@@ -154,47 +198,118 @@ pub(crate) fn apply<R: Record + Clone + PartialEq>(
 
 /// Where the search got furthest before every order failed.
 #[derive(Debug, Clone)]
-pub(crate) struct Stuck {
-    /// The operation (index into the key's ops) that had to come next and could not.
+pub(crate) struct Stuck<S = State> {
+    /// The operation (index into the ops searched) that had to come next and could not.
     pub(crate) blocking: usize,
     /// The model's state at that point.
-    pub(crate) state: State,
+    pub(crate) state: S,
     /// The operations placed before it, in order.
     pub(crate) order: Vec<usize>,
 }
 
-/// The verdict on one key.
+/// The verdict on a history.
 #[derive(Debug)]
-pub(crate) enum Verdict {
+pub(crate) enum Verdict<S = State> {
     Linearizable,
     /// The search budget ran out: no verdict (never reported as a violation).
     Undecided,
-    NotLinearizable(Stuck),
+    NotLinearizable(Stuck<S>),
+}
+
+/// An operation's place in real time and, on a versioned map, among the writes: its writes take
+/// the ranks `first..first + count` of the revision order.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Timed {
+    pub(crate) call: u64,
+    pub(crate) ret: u64,
+    pub(crate) ranks: Option<Ranks>,
+}
+
+/// Positions in the revision order of all writes searched.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Ranks {
+    pub(crate) first: usize,
+    pub(crate) count: usize,
+}
+
+/// Gives each operation the ranks of its revisions (`revisions(i)`, empty for reads) in the
+/// order of all of them. An operation whose revisions are not consecutive in that order gets the
+/// first and its count, so that another write ranked between them can never be placed.
+pub(crate) fn rank(n: usize, revisions: impl Fn(usize) -> Vec<u64>) -> Vec<Option<Ranks>> {
+    let mut writes: Vec<(u64, usize)> = Vec::new();
+    for i in 0..n {
+        writes.extend(revisions(i).into_iter().map(|revision| (revision, i)));
+    }
+    // Stable: writes that share a revision keep their history order.
+    writes.sort_by_key(|&(revision, _)| revision);
+    let mut ranks: Vec<Option<Ranks>> = vec![None; n];
+    for (position, &(_, i)) in writes.iter().enumerate() {
+        match &mut ranks[i] {
+            Some(r) => r.count += 1,
+            slot => {
+                *slot = Some(Ranks {
+                    first: position,
+                    count: 1,
+                })
+            }
+        }
+    }
+    ranks
 }
 
 const END: usize = usize::MAX;
 
-/// Decides whether `ops` (one key's history, starting absent) is linearizable.
+/// A placed operation the search can take back: the call entry it lifted and what it changed.
+struct Frame<S> {
+    call: usize,
+    state: S,
+    done_rank: usize,
+}
+
+/// A search node already explored: the set of placed operations and the model's state.
+#[derive(PartialEq, Eq, Hash)]
+struct Memo<S> {
+    linearized: Vec<u64>,
+    state: S,
+}
+
+/// Decides whether `ops` (one key's history, starting in state `start`) is linearizable.
 pub(crate) fn linearize<R: Record + Clone + PartialEq>(
     ops: &[KeyOp],
     values: &mut Vec<R>,
+    start: State,
     versioned: bool,
     updater: Option<Updater<R>>,
     budget: usize,
 ) -> Verdict {
+    let ranks = if versioned {
+        rank(ops.len(), |i| ops[i].kind.known_rev().into_iter().collect())
+    } else {
+        vec![None; ops.len()]
+    };
+    let timed: Vec<Timed> = ops
+        .iter()
+        .zip(ranks)
+        .map(|(op, ranks)| Timed {
+            call: op.call,
+            ret: op.ret,
+            ranks,
+        })
+        .collect();
+    search(&timed, start, budget, |i, &state| {
+        apply(ops[i].kind, state, values, updater)
+    })
+}
+
+/// The Wing-Gong search with memoisation, for any sequential model: `step(i, state)` is the
+/// state after operation `i` if its result is possible from `state`.
+pub(crate) fn search<S: Clone + Eq + Hash>(
+    ops: &[Timed],
+    start: S,
+    budget: usize,
+    mut step: impl FnMut(usize, &S) -> Option<S>,
+) -> Verdict<S> {
     let n = ops.len();
-    let mut ranks = vec![None; n];
-    if versioned {
-        let mut writes: Vec<(u64, usize)> = ops
-            .iter()
-            .enumerate()
-            .filter_map(|(i, op)| op.kind.known_rev().map(|rev| (rev, i)))
-            .collect();
-        writes.sort_unstable();
-        for (rank, &(_, i)) in writes.iter().enumerate() {
-            ranks[i] = Some(rank);
-        }
-    }
     // Entry 2i is op i's call, 2i+1 its return; the list runs in ticket order from `head`.
     let mut order: Vec<usize> = (0..2 * n).collect();
     order.sort_unstable_by_key(|&e| {
@@ -224,11 +339,11 @@ pub(crate) fn linearize<R: Record + Clone + PartialEq>(
     };
 
     let mut linearized = vec![0_u64; n.div_ceil(64)];
-    let mut state: State = None;
+    let mut state: S = start;
     let mut done_rank = 0;
-    let mut stack: Vec<(usize, State, usize)> = Vec::new();
-    let mut cache: HashSet<(Vec<u64>, State)> = HashSet::new();
-    let mut best: Option<Stuck> = None;
+    let mut stack: Vec<Frame<S>> = Vec::new();
+    let mut cache: HashSet<Memo<S>> = HashSet::new();
+    let mut best: Option<Stuck<S>> = None;
     let mut node = next[head];
     let mut steps = 0;
     loop {
@@ -241,16 +356,24 @@ pub(crate) fn linearize<R: Record + Clone + PartialEq>(
         }
         let i = node / 2;
         if node % 2 == 0 {
-            if ranks[i].is_none_or(|rank| rank == done_rank) {
-                if let Some(new_state) = apply(ops[i].kind, state, values, updater) {
+            if ops[i].ranks.is_none_or(|r| r.first == done_rank) {
+                if let Some(new_state) = step(i, &state) {
                     let mut with = linearized.clone();
                     with[i / 64] |= 1 << (i % 64);
-                    if cache.insert((with.clone(), new_state)) {
-                        stack.push((node, state, done_rank));
-                        state = new_state;
+                    let memo = Memo {
+                        linearized: with.clone(),
+                        state: new_state.clone(),
+                    };
+                    if cache.insert(memo) {
+                        let old = core::mem::replace(&mut state, new_state);
+                        stack.push(Frame {
+                            call: node,
+                            state: old,
+                            done_rank,
+                        });
                         linearized = with;
-                        if ranks[i].is_some() {
-                            done_rank += 1;
+                        if let Some(r) = ops[i].ranks {
+                            done_rank += r.count;
                         }
                         lift(&mut next, &mut prev, node);
                         lift(&mut next, &mut prev, node + 1);
@@ -264,19 +387,19 @@ pub(crate) fn linearize<R: Record + Clone + PartialEq>(
             if best.as_ref().is_none_or(|b| stack.len() > b.order.len()) {
                 best = Some(Stuck {
                     blocking: i,
-                    state,
-                    order: stack.iter().map(|&(call, _, _)| call / 2).collect(),
+                    state: state.clone(),
+                    order: stack.iter().map(|frame| frame.call / 2).collect(),
                 });
             }
-            let Some((call, old_state, old_rank)) = stack.pop() else {
+            let Some(frame) = stack.pop() else {
                 return Verdict::NotLinearizable(best.expect("set just above"));
             };
-            let j = call / 2;
+            let (call, j) = (frame.call, frame.call / 2);
             unlift(&mut next, &mut prev, call + 1);
             unlift(&mut next, &mut prev, call);
             linearized[j / 64] &= !(1 << (j % 64));
-            state = old_state;
-            done_rank = old_rank;
+            state = frame.state;
+            done_rank = frame.done_rank;
             node = next[call];
         }
     }
@@ -301,7 +424,7 @@ mod tests {
 
     fn verdict(ops: &[KeyOp], versioned: bool) -> Verdict {
         let mut values: Vec<(u64, u64)> = (0..4).map(|n| (1, n)).collect();
-        linearize(ops, &mut values, versioned, None, 100_000)
+        linearize(ops, &mut values, None, versioned, None, 100_000)
     }
 
     #[test]
@@ -309,8 +432,8 @@ mod tests {
         let ops = [
             insert(1, 10, 0, None, 0),
             insert(2, 9, 1, Some(0), 0),
-            op(3, 4, Kind::Read(Some((0, 0)))),
-            op(11, 12, Kind::Read(Some((1, 0)))),
+            op(3, 4, Kind::Read(Some(Held::new(0, 0)))),
+            op(11, 12, Kind::Read(Some(Held::new(1, 0)))),
         ];
         assert!(matches!(verdict(&ops, false), Verdict::Linearizable));
     }
@@ -320,13 +443,13 @@ mod tests {
         let ops = [
             insert(1, 2, 0, None, 0),
             insert(3, 4, 1, Some(0), 0),
-            op(5, 6, Kind::Read(Some((0, 0)))),
+            op(5, 6, Kind::Read(Some(Held::new(0, 0)))),
         ];
         let Verdict::NotLinearizable(stuck) = verdict(&ops, false) else {
             panic!("stale read not caught");
         };
         assert_eq!(stuck.blocking, 2);
-        assert_eq!(stuck.state, Some((1, 0)));
+        assert_eq!(stuck.state, Some(Held::new(1, 0)));
     }
 
     #[test]
@@ -344,10 +467,14 @@ mod tests {
         let ops = [
             insert(1, 10, 1, Some(0), 3),
             insert(2, 9, 0, None, 2),
-            op(11, 12, Kind::Read(Some((0, 2)))),
+            op(11, 12, Kind::Read(Some(Held::new(0, 2)))),
         ];
         assert!(matches!(verdict(&ops, true), Verdict::NotLinearizable(_)));
-        let ok = [ops[0], ops[1], op(11, 12, Kind::Read(Some((1, 3))))];
+        let ok = [
+            ops[0],
+            ops[1],
+            op(11, 12, Kind::Read(Some(Held::new(1, 3)))),
+        ];
         assert!(matches!(verdict(&ok, true), Verdict::Linearizable));
     }
 }
