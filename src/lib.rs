@@ -94,7 +94,7 @@ extern crate self as mapsafe;
 /// | `shards = N` | number of shards: an integer literal, a power of two in `1..=1024` | four per hardware thread |
 /// | `versioned` | stamp every write with the map's next revision; adds `version`, `get_versioned`, `compare_and_swap` | off |
 /// | `name = Ident` | name of the generated map | `{Struct}Map` |
-/// | `hasher = Path` | a `BuildHasher + Default + Clone` type | [`DefaultHasher`] |
+/// | `hasher = Path` | a `BuildHasher + Default + Clone + Send + Sync` type | [`DefaultHasher`] |
 /// | `consistency_test = path` | emit `#[cfg(test)] #[test] fn {struct_snake}_map_consistency()`, which runs the [`check`] checker on the map with records from `path: fn(key: u64, nonce: u64) -> Struct` | none |
 ///
 /// # Errors
@@ -199,16 +199,66 @@ pub mod __private {
     pub trait KeyType: sealed::Sealed {}
     impl<T: Hash + Eq + Clone + Debug> KeyType for T {}
 
-    /// The `hasher = ...` type must build hashers, be constructible and be cloneable.
+    /// The `hasher = ...` type must build hashers, be constructible and cloneable, and be
+    /// shared by the threads that share the map.
     #[diagnostic::on_unimplemented(
         message = "`{Self}` cannot be the hasher of a mapsafe map: it must be \
-                   `BuildHasher + Default + Clone`",
+                   `BuildHasher + Default + Clone + Send + Sync`",
         label = "given in `hasher = ...`",
         note = "use e.g. `std::hash::RandomState` or \
                 `std::hash::BuildHasherDefault<YourHasher>`"
     )]
     pub trait MapHasher: sealed::Sealed {}
     impl<T: BuildHasher + Default + Clone> MapHasher for T {}
+
+    // `Send` and `Sync` are checked apart from `MapHasher`: for a hasher that holds, say, an
+    // `Rc`, rustc would report the `Rc` instead of `MapHasher`'s message. The probe below picks
+    // `thread_safety` at compile time (by autoref: the first impl wins where its bound holds)
+    // and the answer's type carries the message.
+
+    /// Asks whether `T` is `Send + Sync`: `(&HasherProbe::<T>::NEW).thread_safety()`.
+    #[allow(missing_debug_implementations)]
+    pub struct HasherProbe<T: ?Sized>(
+        core::marker::PhantomData<fn() -> core::marker::PhantomData<T>>,
+    );
+    impl<T: ?Sized> HasherProbe<T> {
+        /// The probe.
+        pub const NEW: Self = HasherProbe(core::marker::PhantomData);
+    }
+    /// The probe's answer for a `Send + Sync` hasher.
+    #[derive(Debug)]
+    pub struct HasherIsThreadSafe;
+    /// The probe's answer for any other hasher.
+    #[derive(Debug)]
+    pub struct HasherIsNotThreadSafe;
+    /// Chosen where `T: Send + Sync`.
+    pub trait ThreadSafeHasher {
+        /// The answer.
+        fn thread_safety(&self) -> HasherIsThreadSafe {
+            HasherIsThreadSafe
+        }
+    }
+    impl<T: ?Sized + Send + Sync> ThreadSafeHasher for HasherProbe<T> {}
+    /// Chosen otherwise (one autoref further).
+    pub trait NotThreadSafeHasher {
+        /// The answer.
+        fn thread_safety(&self) -> HasherIsNotThreadSafe {
+            HasherIsNotThreadSafe
+        }
+    }
+    impl<T: ?Sized> NotThreadSafeHasher for &HasherProbe<T> {}
+    /// The probe's answer must be yes.
+    #[diagnostic::on_unimplemented(
+        message = "the hasher of a mapsafe map must be `Send + Sync`",
+        label = "this hasher is not `Send + Sync`",
+        note = "every thread that uses the map hashes with it: hold its state in thread-safe \
+                types (e.g. `Arc` instead of `Rc`, an atomic instead of `Cell`), or use \
+                `std::hash::RandomState`"
+    )]
+    pub trait HasherSendSync {}
+    impl HasherSendSync for HasherIsThreadSafe {}
+    /// Compiles only if the probe said `Send + Sync`.
+    pub fn assert_hasher_send_sync<A: HasherSendSync>(_: A) {}
 
     /// The `consistency_test = ...` function must build a record from `(key, nonce)`.
     #[diagnostic::on_unimplemented(

@@ -62,6 +62,15 @@ impl<'a> Input<'a> {
                 return None;
             }
         };
+        if let Some(packed) = input.attrs.iter().find_map(repr_packed) {
+            cx.error(
+                packed,
+                "a `#[concurrent_map]` record cannot be `#[repr(packed)]`: `update` hands out a \
+                 `&mut` to each field, and a packed struct's fields may be unaligned; remove \
+                 `packed` (`#[repr(C)]` alone keeps a fixed layout)",
+            );
+            return None;
+        }
         let generics = &input.generics;
         if generics.lifetimes().next().is_some() {
             cx.error(
@@ -126,6 +135,20 @@ impl<'a> Field<'a> {
             cfgs,
         })
     }
+}
+
+/// The `packed` in `#[repr(packed)]`, `#[repr(packed(N))]` or `#[repr(C, packed)]`.
+fn repr_packed(attr: &Attribute) -> Option<proc_macro2::Ident> {
+    let Meta::List(list) = &attr.meta else {
+        return None;
+    };
+    if !list.path.is_ident("repr") {
+        return None;
+    }
+    list.tokens.clone().into_iter().find_map(|tt| match tt {
+        proc_macro2::TokenTree::Ident(ident) if ident == "packed" => Some(ident),
+        _ => None,
+    })
 }
 
 /// `#[key]`, in any form (`#[key(...)]` and `#[key = ...]` are errors, but still the key).

@@ -188,11 +188,12 @@ fn record_impl(cx: &Context) -> TokenStream {
         let (ident, cfgs) = (field.ident, &field.cfgs);
         quote!(#(#cfgs)* #ident: &mut self.#ident,)
     });
-    let marker = cx
-        .value_fields()
-        .next()
-        .is_none()
-        .then(|| quote!(_record: ::core::marker::PhantomData,));
+    let marker = view_marker_cfg(cx).map(|cfg| {
+        quote! {
+            #cfg
+            _record: ::core::marker::PhantomData,
+        }
+    });
     quote! {
         impl #p::Record for #record
         where
@@ -212,6 +213,29 @@ fn record_impl(cx: &Context) -> TokenStream {
             }
         }
     }
+}
+
+/// When the view needs a marker field to hold its lifetime: `Some(cfg)` with the `#[cfg]` under
+/// which no other field exists (empty: always), `None` if some field exists in every build.
+/// Without it a view whose fields are all configured out would not use `'a` (E0392).
+fn view_marker_cfg(cx: &Context) -> Option<TokenStream> {
+    let mut present = Vec::new();
+    for field in cx.value_fields() {
+        if field.cfgs.is_empty() {
+            return None;
+        }
+        let predicates = field.cfgs.iter().map(|cfg| match &cfg.meta {
+            syn::Meta::List(list) => list.tokens.clone(),
+            // A malformed `#[cfg]` is rustc's to report; count it as always true here.
+            _ => quote!(all()),
+        });
+        present.push(quote!(all(#(#predicates),*)));
+    }
+    Some(if present.is_empty() {
+        TokenStream::new()
+    } else {
+        quote!(#[cfg(not(any(#(#present),*)))])
+    })
 }
 
 /// `{Struct}Mut<'a>`: a `&'a mut` to every field but the key, with each field's visibility.
@@ -247,9 +271,10 @@ fn mut_struct(cx: &Context) -> TokenStream {
             #field_vis #ident: &'a mut #ty,
         }
     });
-    let marker = cx.value_fields().next().is_none().then(|| {
+    let marker = view_marker_cfg(cx).map(|cfg| {
         quote! {
-            // Only the key is stored, so nothing else holds the lifetime.
+            // No field of this build holds the lifetime.
+            #cfg
             _record: ::core::marker::PhantomData<&'a mut #record>,
         }
     });
@@ -711,11 +736,22 @@ fn assertions(cx: &Context) -> TokenStream {
     });
     let key_ty = &cx.key_ty;
     let key = quote_spanned!(cx.key.ty.span()=> let _: fn() = #p::assert_key::<#key_ty>;);
-    let hasher = cx
-        .args
-        .hasher
-        .as_ref()
-        .map(|ty| quote_spanned!(ty.span()=> let _: fn() = #p::assert_hasher::<#ty>;));
+    let hasher = cx.args.hasher.as_ref().map(|ty| {
+        let span = ty.span();
+        let bounds = quote_spanned!(span=> let _: fn() = #p::assert_hasher::<#ty>;);
+        let probe = quote_spanned! {span=>
+            #p::assert_hasher_send_sync((&#p::HasherProbe::<#ty>::NEW).thread_safety());
+        };
+        quote! {
+            #bounds
+            let _ = || {
+                // One of the two is picked, depending on the hasher.
+                #[allow(unused_imports)]
+                use #p::{NotThreadSafeHasher as _, ThreadSafeHasher as _};
+                #probe
+            };
+        }
+    });
     let make = cx.args.consistency_test.as_ref().map(|path| {
         let span = path.span();
         // The record named at the path, so a record the checker cannot handle is reported there.

@@ -185,6 +185,43 @@ fn misplaced_or_doubled_keys_are_errors() {
 }
 
 #[test]
+fn packed_records_are_refused_at_packed() {
+    for repr in ["packed", "packed(2)", "C, packed"] {
+        let out = run(
+            "",
+            &format!("#[repr({repr})] struct P {{ #[key] id: u64, n: u8 }}"),
+        );
+        let errors = errors(&out);
+        assert_eq!(errors.len(), 1, "{repr}: {errors:?}");
+        assert!(
+            errors[0].contains("cannot be `#[repr(packed)]`"),
+            "{errors:?}"
+        );
+        assert!(!out.contains("struct PMap"), "{out}");
+    }
+    assert!(errors(&run("", "#[repr(C)] struct P { #[key] id: u64 }")).is_empty());
+}
+
+#[test]
+fn the_view_keeps_its_lifetime_when_every_field_is_configured_out() {
+    let out = run(
+        "",
+        "struct C { #[key] id: u8, #[cfg(a)] x: u8, #[cfg(b)] #[cfg(c)] y: u8 }",
+    );
+    assert!(
+        out.contains(
+            "# [cfg (not (any (all (a) , all (b , c))))] _record : :: core :: marker :: PhantomData"
+        ),
+        "{out}"
+    );
+    let out = run("", "struct C { #[key] id: u8, #[cfg(a)] x: u8, y: u8 }");
+    assert!(
+        !out.contains("_record"),
+        "a field in every build holds it: {out}"
+    );
+}
+
+#[test]
 fn view_fields_carry_the_fields_own_docs() {
     let out = run(
         "",
