@@ -178,6 +178,7 @@ where
     }
 
     /// `true` if a record with this key is present.
+    #[track_caller]
     #[inline]
     pub fn contains_key<Q>(&self, key: &Q) -> bool
     where
@@ -188,6 +189,7 @@ where
     }
 
     /// A clone of the record with this key, or `None`. Needs `Order: Clone`.
+    #[track_caller]
     #[inline]
     pub fn get<Q>(&self, key: &Q) -> ::core::option::Option<Order>
     where
@@ -206,6 +208,7 @@ where
     ///
     /// If `f` calls into this map (that would deadlock), or if `f` panics; the lock is released
     /// either way.
+    #[track_caller]
     #[inline]
     pub fn read<Q, T>(
         &self,
@@ -221,6 +224,7 @@ where
 
     /// Stores `record` under its key, replacing and returning any record with the same key (an
     /// upsert). Takes a fresh revision.
+    #[track_caller]
     #[inline]
     pub fn insert(&self, record: Order) -> ::core::option::Option<Order> {
         self.engine.insert(record)
@@ -231,6 +235,7 @@ where
     /// Returns [`LoadOrStore::Stored`](::mapsafe::LoadOrStore::Stored) when it stored, or
     /// [`LoadOrStore::Loaded`](::mapsafe::LoadOrStore::Loaded) with the present record and yours,
     /// unstored. Needs `Order: Clone`.
+    #[track_caller]
     #[inline]
     pub fn load_or_store(&self, record: Order) -> ::mapsafe::__private::LoadOrStore<Order>
     where
@@ -250,6 +255,7 @@ where
     ///
     /// If `f` calls into this map (that would deadlock), or if `f` panics; either way the lock is
     /// released and the map stays consistent.
+    #[track_caller]
     #[inline]
     pub fn update<Q, T>(
         &self,
@@ -264,6 +270,7 @@ where
     }
 
     /// Removes the record with this key and returns it. Takes a fresh revision.
+    #[track_caller]
     #[inline]
     pub fn remove<Q>(&self, key: &Q) -> ::core::option::Option<Order>
     where
@@ -279,11 +286,13 @@ where
     /// # Panics
     ///
     /// If `f` calls into this map, or if `f` panics; every lock is released either way.
+    #[track_caller]
     pub fn retain(&self, f: impl ::core::ops::FnMut(&Order) -> bool) {
         self.engine.retain(f);
     }
 
     /// Removes every record, one shard at a time. Each removed record takes a fresh revision.
+    #[track_caller]
     pub fn clear(&self) {
         self.engine.clear();
     }
@@ -294,6 +303,7 @@ where
     ///
     /// Its `version()` says which instant: it holds exactly the effects of the writes with revision
     /// ≤ `version()`.
+    #[track_caller]
     pub fn snapshot(
         &self,
     ) -> ::mapsafe::__private::Snapshot<Order, ::mapsafe::__private::Revisioned>
@@ -314,6 +324,7 @@ where
     ///
     /// A `ConsistencyError` naming every violated invariant with its shard and key.
     #[must_use = "the result says whether the map is consistent"]
+    #[track_caller]
     pub fn verify_consistency(
         &self,
     ) -> ::core::result::Result<
@@ -339,6 +350,7 @@ where
     /// A clone of the record with this key and the revision of its last write, or `None`. Pass that
     /// revision to [`compare_and_swap`](Self::compare_and_swap) to write back only if nobody wrote
     /// in between. Needs `Order: Clone`.
+    #[track_caller]
     #[inline]
     pub fn get_versioned<Q>(
         &self,
@@ -361,6 +373,7 @@ where
     ///
     /// A `Conflict` when the key's revision is not `expected`; it hands `record` back.
     #[must_use = "a `Conflict` means nothing was stored: it hands back your record to retry"]
+    #[track_caller]
     #[inline]
     pub fn compare_and_swap(
         &self,

@@ -545,6 +545,7 @@ fn map_methods(cx: &Context) -> TokenStream {
             }
 
             /// `true` if a record with this key is present.
+            #[track_caller]
             #[inline]
             pub fn contains_key<#q>(&self, key: &#q) -> bool
             where
@@ -554,6 +555,7 @@ fn map_methods(cx: &Context) -> TokenStream {
             }
 
             #get_doc
+            #[track_caller]
             #[inline]
             pub fn get<#q>(&self, key: &#q) -> ::core::option::Option<#record>
             where
@@ -564,6 +566,7 @@ fn map_methods(cx: &Context) -> TokenStream {
             }
 
             #read_doc
+            #[track_caller]
             #[inline]
             pub fn read<#q, #t>(
                 &self,
@@ -577,12 +580,14 @@ fn map_methods(cx: &Context) -> TokenStream {
             }
 
             #insert_doc
+            #[track_caller]
             #[inline]
             pub fn insert(&self, record: #record) -> ::core::option::Option<#record> {
                 self.engine.insert(record)
             }
 
             #load_or_store_doc
+            #[track_caller]
             #[inline]
             pub fn load_or_store(&self, record: #record) -> #p::LoadOrStore<#record>
             where
@@ -592,6 +597,7 @@ fn map_methods(cx: &Context) -> TokenStream {
             }
 
             #update_doc
+            #[track_caller]
             #[inline]
             pub fn update<#q, #t>(
                 &self,
@@ -605,6 +611,7 @@ fn map_methods(cx: &Context) -> TokenStream {
             }
 
             #remove_doc
+            #[track_caller]
             #[inline]
             pub fn remove<#q>(&self, key: &#q) -> ::core::option::Option<#record>
             where
@@ -614,16 +621,19 @@ fn map_methods(cx: &Context) -> TokenStream {
             }
 
             #retain_doc
+            #[track_caller]
             pub fn retain(&self, f: impl ::core::ops::FnMut(&#record) -> bool) {
                 self.engine.retain(f);
             }
 
             #clear_doc
+            #[track_caller]
             pub fn clear(&self) {
                 self.engine.clear();
             }
 
             #snapshot_doc
+            #[track_caller]
             pub fn snapshot(&self) -> #p::Snapshot<#record, #mode>
             where
                 #clone,
@@ -642,6 +652,7 @@ fn map_methods(cx: &Context) -> TokenStream {
             ///
             /// A `ConsistencyError` naming every violated invariant with its shard and key.
             #[must_use = "the result says whether the map is consistent"]
+            #[track_caller]
             pub fn verify_consistency(
                 &self,
             ) -> ::core::result::Result<#p::ConsistencyReport, #p::ConsistencyError> {
@@ -686,6 +697,7 @@ fn versioned_methods(cx: &Context) -> TokenStream {
             }
 
             #get_versioned_doc
+            #[track_caller]
             #[inline]
             pub fn get_versioned<#q>(&self, key: &#q) -> ::core::option::Option<#p::Versioned<#record>>
             where
@@ -704,6 +716,7 @@ fn versioned_methods(cx: &Context) -> TokenStream {
             ///
             /// A `Conflict` when the key's revision is not `expected`; it hands `record` back.
             #[must_use = "a `Conflict` means nothing was stored: it hands back your record to retry"]
+            #[track_caller]
             #[inline]
             pub fn compare_and_swap(
                 &self,

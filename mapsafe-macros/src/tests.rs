@@ -221,6 +221,50 @@ fn the_view_keeps_its_lifetime_when_every_field_is_configured_out() {
     );
 }
 
+/// The attributes written right before `pub fn {method}` in an expansion.
+fn method_attributes<'e>(expansion: &'e str, method: &str) -> &'e str {
+    let at = expansion
+        .find(&format!("pub fn {method} "))
+        .unwrap_or_else(|| panic!("no method `{method}` in {expansion}"));
+    let before = &expansion[..at];
+    let start = before.rfind(['}', ';']).map_or(0, |i| i + 1);
+    &before[start..]
+}
+
+#[test]
+fn every_method_that_can_panic_reports_the_callers_line() {
+    let out = run("versioned", ORDER);
+    for method in [
+        "contains_key",
+        "get",
+        "read",
+        "insert",
+        "load_or_store",
+        "update",
+        "remove",
+        "retain",
+        "clear",
+        "snapshot",
+        "verify_consistency",
+        "get_versioned",
+        "compare_and_swap",
+    ] {
+        let attributes = method_attributes(&out, method);
+        assert!(
+            attributes.contains("# [track_caller]"),
+            "{method}: {attributes}"
+        );
+    }
+    // Lock-free, so they cannot meet the re-entrancy panic.
+    for method in ["len", "is_empty", "shard_count", "version"] {
+        let attributes = method_attributes(&out, method);
+        assert!(
+            !attributes.contains("track_caller"),
+            "{method}: {attributes}"
+        );
+    }
+}
+
 #[test]
 fn view_fields_carry_the_fields_own_docs() {
     let out = run(
