@@ -21,6 +21,8 @@
 #![forbid(unsafe_code)]
 
 pub mod check;
+#[doc(hidden)]
+pub mod generated;
 mod hasher;
 mod map;
 mod pass;

@@ -12,8 +12,19 @@ use crate::ctxt::Ctxt;
 /// runtime crate; `tests/generated_map.rs` checks that the two agree).
 pub(crate) const MAX_SHARDS: u64 = 1024;
 
+/// `shards = N`.
+pub(crate) const SHARDS: &str = "shards";
+/// `versioned`.
+pub(crate) const VERSIONED: &str = "versioned";
+/// `name = Ident`.
+pub(crate) const NAME: &str = "name";
+/// `hasher = Path`.
+pub(crate) const HASHER: &str = "hasher";
+/// `consistency_test = path`.
+pub(crate) const CONSISTENCY_TEST: &str = "consistency_test";
+
 /// The accepted argument names, in the order the documentation lists them.
-pub(crate) const ACCEPTED: &[&str] = &["shards", "versioned", "name", "hasher", "consistency_test"];
+pub(crate) const ACCEPTED: &[&str] = &[SHARDS, VERSIONED, NAME, HASHER, CONSISTENCY_TEST];
 
 /// The parsed arguments. Anything absent takes its documented default.
 #[derive(Default)]
@@ -54,11 +65,11 @@ impl Args {
         };
         let name = ident.to_string();
         let duplicate = match name.as_str() {
-            "shards" => self.shards.is_some(),
-            "versioned" => self.versioned.is_some(),
-            "name" => self.name.is_some(),
-            "hasher" => self.hasher.is_some(),
-            "consistency_test" => self.consistency_test.is_some(),
+            SHARDS => self.shards.is_some(),
+            VERSIONED => self.versioned.is_some(),
+            NAME => self.name.is_some(),
+            HASHER => self.hasher.is_some(),
+            CONSISTENCY_TEST => self.consistency_test.is_some(),
             _ => {
                 cx.error(ident, unknown_message(&name));
                 skip_value(meta.input);
@@ -71,7 +82,7 @@ impl Args {
             return;
         }
         match name.as_str() {
-            "versioned" => {
+            VERSIONED => {
                 if !at_end(meta.input) {
                     let value = skip_value(meta.input);
                     cx.error(
@@ -82,13 +93,13 @@ impl Args {
                 }
                 self.versioned = Some(ident.span());
             }
-            "shards" => {
-                if let Some(value) = value_tokens(cx, meta, "shards", "32") {
+            SHARDS => {
+                if let Some(value) = value_tokens(cx, meta, SHARDS, "32") {
                     self.shards = parse_shards(cx, value);
                 }
             }
-            "name" => {
-                if let Some(value) = value_tokens(cx, meta, "name", "OrderStore") {
+            NAME => {
+                if let Some(value) = value_tokens(cx, meta, NAME, "OrderStore") {
                     match syn::parse2::<Ident>(value.clone()) {
                         Ok(ident) => self.name = Some(ident),
                         Err(_) => cx.error(
@@ -101,8 +112,8 @@ impl Args {
                     }
                 }
             }
-            "hasher" => {
-                if let Some(value) = value_tokens(cx, meta, "hasher", "std::hash::RandomState") {
+            HASHER => {
+                if let Some(value) = value_tokens(cx, meta, HASHER, "std::hash::RandomState") {
                     match syn::parse2::<Type>(value.clone()) {
                         Ok(ty @ Type::Path(_)) => self.hasher = Some(ty),
                         _ => cx.error(
@@ -115,8 +126,8 @@ impl Args {
                     }
                 }
             }
-            "consistency_test" => {
-                if let Some(value) = value_tokens(cx, meta, "consistency_test", "make_order") {
+            CONSISTENCY_TEST => {
+                if let Some(value) = value_tokens(cx, meta, CONSISTENCY_TEST, "make_order") {
                     match syn::parse2::<Path>(value.clone()) {
                         Ok(path) => self.consistency_test = Some(path),
                         Err(_) => cx.error(
