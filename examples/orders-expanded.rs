@@ -403,12 +403,7 @@ where
 impl ::mapsafe::__private::Record for Order
 where
     for<'c> Order: ::core::marker::Send + ::core::marker::Sync,
-    for<'c> u64: ::core::hash::Hash
-        + ::core::cmp::Eq
-        + ::core::clone::Clone
-        + ::core::fmt::Debug
-        + ::core::marker::Send
-        + ::core::marker::Sync,
+    for<'c> u64: ::mapsafe::__private::RecordKey,
 {
     type Key = u64;
     type Mut<'a> = OrderMut<'a>;

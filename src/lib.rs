@@ -97,14 +97,41 @@ extern crate self as mapsafe;
 /// | `hasher = Path` | a `BuildHasher + Default + Clone + Send + Sync` type | [`DefaultHasher`] |
 /// | `consistency_test = path` | emit `#[cfg(test)] #[test] fn {struct_snake}_map_consistency()`, which runs the [`check`] checker on the map with records from `path: fn(key: u64, nonce: u64) -> Struct` | none |
 ///
+/// # Generic records
+///
+/// A record may have type and const parameters, with bounds and a where-clause: the map and the
+/// view take the same parameters (`CacheEntry<V>` gives `CacheEntryMap<V>` and
+/// `CacheEntryMut<'a, V>`), so one record serves several maps. The macro adds what the map
+/// needs: each type parameter `Send + Sync + 'static`, the key `Hash + Eq + Clone + Debug +
+/// Send + Sync`; a map used with an argument that breaks one fails to compile where it is used.
+/// Lifetime parameters are refused: the map owns its records and shares them between threads,
+/// so a record cannot borrow.
+///
+/// ```
+/// #[mapsafe::concurrent_map]
+/// #[derive(Clone, Debug)]
+/// struct CacheEntry<V> {
+///     #[key]
+///     id: u64,
+///     value: V,
+/// }
+///
+/// let names: CacheEntryMap<String> = CacheEntryMap::new();
+/// let sizes: CacheEntryMap<usize> = CacheEntryMap::new();
+/// let _ = names.insert(CacheEntry { id: 1, value: "ada".to_string() });
+/// let _ = sizes.insert(CacheEntry { id: 1, value: 3 });
+/// assert_eq!(names.read(&1, |e| e.value.len()), sizes.get(&1).map(|e| e.value));
+/// ```
+///
 /// # Errors
 ///
 /// Misuse is a compile error at the offending token, never a panic: unknown or duplicate
 /// arguments, a bad `shards`, a value given to `versioned`, no or several `#[key]` fields,
-/// `#[key]` with arguments or under `#[cfg]`, enums, unions, tuple, unit and generic structs.
-/// Records that cannot live in a concurrent map (a field that is not `Send` or `Sync`, a key
-/// that is not `Hash + Eq + Clone + Debug`) are reported at the field, with a message that says
-/// what to change. Other `#[cfg]` fields are supported.
+/// `#[key]` with arguments or under `#[cfg]`, enums, unions, tuple and unit structs, lifetime
+/// parameters, `#[repr(packed)]`, `consistency_test` on a generic record. Records that cannot
+/// live in a concurrent map (a field that is not `Send` or `Sync`, a key that is not
+/// `Hash + Eq + Clone + Debug`, a hasher that is not `Send + Sync`) are reported at the field or
+/// the argument, with a message that says what to change. Other `#[cfg]` fields are supported.
 ///
 /// # Example
 ///
@@ -199,6 +226,33 @@ pub mod __private {
     )]
     pub trait KeyType: sealed::Sealed {}
     impl<T: Hash + Eq + Clone + Debug> KeyType for T {}
+
+    /// What the map needs of each type parameter of a generic record; the macro adds it to the
+    /// map's bounds, so a use with a parameter that breaks it gets this message, once.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` cannot be a type argument of a mapsafe record: it must be \
+                   `Send + Sync + 'static`",
+        label = "not `Send + Sync + 'static`",
+        note = "a `#[concurrent_map]` map owns its records and shares them between threads: use \
+                owned, thread-safe types (e.g. `String` for `&str`, `Arc` for `Rc`, `Mutex` for \
+                `RefCell`)"
+    )]
+    pub trait RecordParam: sealed::Sealed + Send + Sync + 'static {}
+    impl<T: Send + Sync + 'static> RecordParam for T {}
+
+    /// What the map needs of the `#[key]` field's type (the engine's `Record::Key` bounds).
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` cannot be a mapsafe key: the `#[key]` field must be \
+                   `Hash + Eq + Clone + Debug + Send + Sync + 'static`",
+        label = "this key type is missing a trait the map needs",
+        note = "derive them: `#[derive(Clone, Debug, PartialEq, Eq, Hash)]`; `Debug` is how \
+                `verify_consistency` names a broken key"
+    )]
+    pub trait RecordKey:
+        sealed::Sealed + Hash + Eq + Clone + Debug + Send + Sync + 'static
+    {
+    }
+    impl<T: Hash + Eq + Clone + Debug + Send + Sync + 'static> RecordKey for T {}
 
     /// The `hasher = ...` type must build hashers, be constructible and cloneable, and be
     /// shared by the threads that share the map.

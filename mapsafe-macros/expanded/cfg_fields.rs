@@ -335,12 +335,7 @@ where
 impl ::mapsafe::__private::Record for Probe
 where
     for<'c> Probe: ::core::marker::Send + ::core::marker::Sync,
-    for<'c> u32: ::core::hash::Hash
-        + ::core::cmp::Eq
-        + ::core::clone::Clone
-        + ::core::fmt::Debug
-        + ::core::marker::Send
-        + ::core::marker::Sync,
+    for<'c> u32: ::mapsafe::__private::RecordKey,
 {
     type Key = u32;
     type Mut<'a> = ProbeMut<'a>;

@@ -330,12 +330,7 @@ where
 impl ::mapsafe::__private::Record for Account
 where
     for<'c> Account: ::core::marker::Send + ::core::marker::Sync,
-    for<'c> u64: ::core::hash::Hash
-        + ::core::cmp::Eq
-        + ::core::clone::Clone
-        + ::core::fmt::Debug
-        + ::core::marker::Send
-        + ::core::marker::Sync,
+    for<'c> u64: ::mapsafe::__private::RecordKey,
 {
     type Key = u64;
     type Mut<'a> = AccountMut<'a>;

@@ -327,12 +327,7 @@ where
 impl ::mapsafe::__private::Record for Word
 where
     for<'c> Word: ::core::marker::Send + ::core::marker::Sync,
-    for<'c> String: ::core::hash::Hash
-        + ::core::cmp::Eq
-        + ::core::clone::Clone
-        + ::core::fmt::Debug
-        + ::core::marker::Send
-        + ::core::marker::Sync,
+    for<'c> String: ::mapsafe::__private::RecordKey,
 {
     type Key = String;
     type Mut<'a> = WordMut<'a>;

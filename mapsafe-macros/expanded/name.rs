@@ -323,12 +323,7 @@ where
 impl ::mapsafe::__private::Record for Item
 where
     for<'c> Item: ::core::marker::Send + ::core::marker::Sync,
-    for<'c> String: ::core::hash::Hash
-        + ::core::cmp::Eq
-        + ::core::clone::Clone
-        + ::core::fmt::Debug
-        + ::core::marker::Send
-        + ::core::marker::Sync,
+    for<'c> String: ::mapsafe::__private::RecordKey,
 {
     type Key = String;
     type Mut<'a> = ItemMut<'a>;

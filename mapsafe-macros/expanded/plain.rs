@@ -323,12 +323,7 @@ where
 impl ::mapsafe::__private::Record for Session
 where
     for<'c> Session: ::core::marker::Send + ::core::marker::Sync,
-    for<'c> u64: ::core::hash::Hash
-        + ::core::cmp::Eq
-        + ::core::clone::Clone
-        + ::core::fmt::Debug
-        + ::core::marker::Send
-        + ::core::marker::Sync,
+    for<'c> u64: ::mapsafe::__private::RecordKey,
 {
     type Key = u64;
     type Mut<'a> = SessionMut<'a>;

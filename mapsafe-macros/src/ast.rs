@@ -1,7 +1,7 @@
 //! A typed model of the annotated struct. It borrows from syn's tree so that every error can
 //! point at the user's own tokens.
 
-use syn::{Attribute, Data, DeriveInput, Fields, Ident, Meta, Type, Visibility};
+use syn::{Attribute, Data, DeriveInput, Fields, Generics, Ident, Meta, Type, Visibility};
 
 use crate::ctxt::Ctxt;
 
@@ -9,6 +9,8 @@ use crate::ctxt::Ctxt;
 pub(crate) struct Input<'a> {
     pub(crate) ident: &'a Ident,
     pub(crate) vis: &'a Visibility,
+    /// Type and const parameters with their bounds and where-clause (never lifetimes).
+    pub(crate) generics: &'a Generics,
     pub(crate) fields: Vec<Field<'a>>,
 }
 
@@ -72,19 +74,13 @@ impl<'a> Input<'a> {
             return None;
         }
         let generics = &input.generics;
-        if generics.lifetimes().next().is_some() {
+        if let Some(lifetime) = generics.lifetimes().next() {
             cx.error(
-                generics,
-                "a `#[concurrent_map]` record must be `'static`, so it cannot borrow: own the \
-                 data instead (e.g. `String` for `&'a str`, `Arc<T>` for `&'a T`)",
-            );
-            return None;
-        }
-        if !generics.params.is_empty() || generics.where_clause.is_some() {
-            cx.error(
-                generics,
-                "`#[concurrent_map]` does not support generic structs: write a struct with \
-                 concrete field types (one map type per record type)",
+                lifetime,
+                "a `#[concurrent_map]` record cannot have lifetime parameters: the map owns its \
+                 records and shares them between threads for as long as it lives, so a record \
+                 must be `'static`; own the data instead (e.g. `String` for `&'a str`, `Arc<T>` \
+                 for `&'a T`)",
             );
             return None;
         }
@@ -95,6 +91,7 @@ impl<'a> Input<'a> {
         Some(Input {
             ident: &input.ident,
             vis: &input.vis,
+            generics,
             fields,
         })
     }

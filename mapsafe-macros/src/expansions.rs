@@ -168,6 +168,25 @@ pub struct Probe {
         after: "",
     },
     Expansion {
+        file: "mapsafe-macros/expanded/generic.rs",
+        shows: "a generic record: the map takes the same parameters",
+        args: "",
+        input: "\
+#[derive(Clone, Debug)]
+pub struct CacheEntry<V: Clone, const N: usize = 4>
+where
+    V: Default,
+{
+    #[key]
+    pub id: u64,
+    pub value: V,
+    pub history: [u64; N],
+}
+",
+        before: "",
+        after: "",
+    },
+    Expansion {
         file: "mapsafe-macros/expanded/key_only.rs",
         shows: "a record that is nothing but its key",
         args: "",

@@ -10,21 +10,28 @@ use super::{Context, field_ty, replace_self};
 pub(super) fn assertions(cx: &Context) -> TokenStream {
     let p = &cx.private;
     let record = cx.record;
-    let fields = cx.input.fields.iter().map(|field| {
-        let ty = replace_self(field_ty(field), record);
+    // A type that names the record's parameters is checked where the map is used, through
+    // the bounds the map puts on them (see `Context::param_bounds`).
+    let checkable = |ty: &TokenStream| !cx.mentions_params(ty);
+    let fields = cx.input.fields.iter().filter_map(|field| {
+        let ty = replace_self(field_ty(field), &cx.record_ty);
+        if !checkable(&ty) {
+            return None;
+        }
         let cfgs = &field.cfgs;
         let span = field.ty.span();
-        quote_spanned! {span=>
+        Some(quote_spanned! {span=>
             #(#cfgs)*
             let _: fn() = #p::assert_field_sized::<#ty>;
             #(#cfgs)*
             let _: fn() = #p::assert_field_send::<#ty>;
             #(#cfgs)*
             let _: fn() = #p::assert_field_sync::<#ty>;
-        }
+        })
     });
     let key_ty = &cx.key_ty;
-    let key = quote_spanned!(cx.key.ty.span()=> let _: fn() = #p::assert_key::<#key_ty>;);
+    let key = checkable(key_ty)
+        .then(|| quote_spanned!(cx.key.ty.span()=> let _: fn() = #p::assert_key::<#key_ty>;));
     let hasher = cx.args.hasher.as_ref().map(|ty| {
         let span = ty.span();
         let bounds = quote_spanned!(span=> let _: fn() = #p::assert_hasher::<#ty>;);

@@ -15,6 +15,7 @@ mod view;
 
 use proc_macro2::{Group, Ident, Literal, TokenStream, TokenTree};
 use quote::{format_ident, quote};
+use syn::GenericParam;
 
 use crate::args::Args;
 use crate::ast::{Field, Input};
@@ -63,10 +64,28 @@ struct Context<'c, 'a> {
     private: TokenStream,
     /// The facade's path as doc links write it.
     docs: String,
-    /// The record type: the user's struct.
+    /// The record's name: the user's struct.
     record: &'c Ident,
+    /// The record as a type: `Order`, or `CacheEntry<V>` for a generic record.
+    record_ty: TokenStream,
     map: Ident,
+    /// The map as a type, with the record's parameters.
+    map_ty: TokenStream,
     view: Ident,
+    /// The record's type and const parameters as declared (bounds and defaults), for the
+    /// generated structs.
+    params: Vec<TokenStream>,
+    /// The same without defaults, for impls.
+    impl_params: Vec<TokenStream>,
+    /// The parameters as arguments: `V`, `N`.
+    param_args: Vec<TokenStream>,
+    /// The parameters' names, to tell which types mention them.
+    param_names: Vec<Ident>,
+    /// The record's where-clause predicates, each followed by a comma.
+    user_bounds: TokenStream,
+    /// What the map needs of each type parameter, which the user need not write: `Send + Sync +
+    /// 'static`, with mapsafe's message where a use breaks it.
+    param_bounds: TokenStream,
     /// The key type as written, with `Self` replaced by the struct's name.
     key_ty: TokenStream,
     mode: Mode,
@@ -104,7 +123,6 @@ impl<'c, 'a> Context<'c, 'a> {
             Some(ty) => quote!(#ty),
             None => quote!(#p::DefaultHasher),
         };
-        let engine = quote!(#p::ShardedMap<#record, #mode_ty, #hasher>);
         let shards = match &args.shards {
             Some(shards) => {
                 let mut lit = Literal::usize_unsuffixed(shards.value);
@@ -122,14 +140,85 @@ impl<'c, 'a> Context<'c, 'a> {
         let hasher_gate = args.hasher.as_ref().map(|ty| {
             quote!(for<'c> #ty: ::core::hash::BuildHasher + ::core::default::Default + ::core::clone::Clone,)
         });
+        let generics = input.generics;
+        let params: Vec<TokenStream> = generics.params.iter().map(|param| quote!(#param)).collect();
+        let impl_params = generics
+            .params
+            .iter()
+            .map(|param| match param {
+                // As declared, minus the default, which impls may not repeat.
+                GenericParam::Type(ty) => {
+                    let (ident, colon, bounds) = (&ty.ident, &ty.colon_token, &ty.bounds);
+                    quote!(#ident #colon #bounds)
+                }
+                GenericParam::Const(konst) => {
+                    let (ident, ty) = (&konst.ident, &konst.ty);
+                    quote!(const #ident: #ty)
+                }
+                lifetime @ GenericParam::Lifetime(_) => quote!(#lifetime),
+            })
+            .collect();
+        let param_names: Vec<Ident> = generics
+            .params
+            .iter()
+            .filter_map(|param| match param {
+                GenericParam::Type(ty) => Some(ty.ident.clone()),
+                GenericParam::Const(konst) => Some(konst.ident.clone()),
+                GenericParam::Lifetime(_) => None,
+            })
+            .collect();
+        let param_args: Vec<TokenStream> = param_names.iter().map(|name| quote!(#name)).collect();
+        let user_bounds = generics
+            .where_clause
+            .as_ref()
+            .map_or_else(TokenStream::new, |w| {
+                let predicates = w.predicates.iter();
+                quote!(#(#predicates,)*)
+            });
+        let param_bounds = generics
+            .type_params()
+            .map(|ty| {
+                let name = &ty.ident;
+                quote!(#name: #p::RecordParam,)
+            })
+            .collect();
+        let record_ty = if param_args.is_empty() {
+            quote!(#record)
+        } else {
+            quote!(#record<#(#param_args),*>)
+        };
+        let map = valid::map_ident(args, input);
+        let map_ty = if param_args.is_empty() {
+            quote!(#map)
+        } else {
+            quote!(#map<#(#param_args),*>)
+        };
+        let engine = quote!(#p::ShardedMap<#record_ty, #mode_ty, #hasher>);
         let view = valid::mut_ident(record);
-        let key_ty = replace_self(field_ty(key), record);
-        let q = free_ident("Q", record, &key_ty);
-        let t = free_ident("T", record, &key_ty);
-        // The associated types are spelled out: inside the gated items the compiler resolves
-        // them from this bound, not from the impl.
+        let key_ty = replace_self(field_ty(key), &record_ty);
+        let q = free_ident("Q", record, &key_ty, &param_names);
+        let t = free_ident("T", record, &key_ty, &param_names);
+        let view_ty = quote!(#view<'c #(, #param_args)*>);
+        // A concrete record names the engine behind a bound that it is a `Record`, deferred as
+        // explained above; its associated types are spelled out because inside the gated items
+        // the compiler resolves them from this bound, not from the impl. A generic record
+        // instead states what the map needs of its parameters, and the compiler proves the
+        // rest from the impl: a use with a parameter that breaks it is then reported once,
+        // with mapsafe's message, instead of once per bound.
+        let record_gate = if param_names.is_empty() {
+            quote! {
+                for<'c> #record_ty: ::core::marker::Sized
+                    + #p::Record<Key = #key_ty, Mut<'c> = #view_ty>,
+            }
+        } else {
+            quote! {
+                #param_bounds
+                for<'c> #key_ty: #p::RecordKey,
+            }
+        };
         let gate = quote! {
-            for<'c> #record: ::core::marker::Sized + #p::Record<Key = #key_ty, Mut<'c> = #view<'c>>,
+            #user_bounds
+            #record_gate
             #hasher_gate
         };
         Context {
@@ -139,8 +228,16 @@ impl<'c, 'a> Context<'c, 'a> {
             private: p,
             docs,
             record,
-            map: valid::map_ident(args, input),
+            record_ty,
+            map,
+            map_ty,
             view,
+            params,
+            impl_params,
+            param_args,
+            param_names,
+            user_bounds,
+            param_bounds,
             key_ty,
             mode,
             mode_ty,
@@ -170,6 +267,38 @@ impl<'c, 'a> Context<'c, 'a> {
             .filter(|f| !std::ptr::eq(f.original, self.key.original))
     }
 
+    /// The view as a type with the lifetime `lifetime`: `OrderMut<'a>`, `CacheEntryMut<'a, V>`.
+    fn view_ty(&self, lifetime: TokenStream) -> TokenStream {
+        let (view, args) = (&self.view, &self.param_args);
+        quote!(#view<#lifetime #(, #args)*>)
+    }
+
+    /// `<params>` for an impl (with `lifetime` first, if given), or nothing.
+    fn impl_generics(&self, lifetime: Option<TokenStream>) -> TokenStream {
+        let params = lifetime.into_iter().chain(self.impl_params.iter().cloned());
+        let params: Vec<TokenStream> = params.collect();
+        if params.is_empty() {
+            TokenStream::new()
+        } else {
+            quote!(<#(#params),*>)
+        }
+    }
+
+    /// `<params>` as declared, for a generated struct, or nothing.
+    fn struct_generics(&self) -> TokenStream {
+        let params = &self.params;
+        if params.is_empty() {
+            TokenStream::new()
+        } else {
+            quote!(<#(#params),*>)
+        }
+    }
+
+    /// `true` if `ty` names one of the record's parameters, so it cannot be checked on its own.
+    fn mentions_params(&self, ty: &TokenStream) -> bool {
+        mentions(ty.clone(), &self.param_names)
+    }
+
     /// A doc link to an item of the facade, e.g. `ShardedMap::update`.
     fn link(&self, item: &str) -> String {
         format!("[`{item}`]({}::{item})", self.docs)
@@ -196,19 +325,25 @@ impl<'c, 'a> Context<'c, 'a> {
     }
 }
 
-/// `name`, or `Mapsafe{name}` if the record or the key type already uses `name`.
-fn free_ident(name: &str, record: &Ident, key_ty: &TokenStream) -> Ident {
-    fn uses(tokens: TokenStream, name: &str) -> bool {
-        tokens.into_iter().any(|tt| match tt {
-            TokenTree::Ident(ident) => ident == name,
-            TokenTree::Group(group) => uses(group.stream(), name),
-            _ => false,
-        })
-    }
-    if record == name || uses(key_ty.clone(), name) {
+/// `true` if `tokens` contain one of `names`.
+fn mentions(tokens: TokenStream, names: &[Ident]) -> bool {
+    tokens.into_iter().any(|tt| match tt {
+        TokenTree::Ident(ident) => names.contains(&ident),
+        TokenTree::Group(group) => mentions(group.stream(), names),
+        _ => false,
+    })
+}
+
+/// `name`, or `Mapsafe{name}` if the record, its parameters or the key type already use `name`.
+fn free_ident(name: &str, record: &Ident, key_ty: &TokenStream, params: &[Ident]) -> Ident {
+    let candidate = format_ident!("{}", name);
+    let taken = record == name
+        || params.contains(&candidate)
+        || mentions(key_ty.clone(), std::slice::from_ref(&candidate));
+    if taken {
         format_ident!("Mapsafe{}", name)
     } else {
-        format_ident!("{}", name)
+        candidate
     }
 }
 
@@ -218,24 +353,26 @@ fn field_ty(field: &Field) -> TokenStream {
 }
 
 /// `Self` in a field type means the record; in the generated items it would mean something else.
-fn replace_self(tokens: TokenStream, record: &Ident) -> TokenStream {
-    tokens
-        .into_iter()
-        .map(|tt| match tt {
+fn replace_self(tokens: TokenStream, record_ty: &TokenStream) -> TokenStream {
+    let mut out = TokenStream::new();
+    for tt in tokens {
+        match tt {
             TokenTree::Ident(ident) if ident == "Self" => {
-                let mut record = record.clone();
-                record.set_span(ident.span());
-                TokenTree::Ident(record)
+                out.extend(record_ty.clone().into_iter().map(|mut tt| {
+                    tt.set_span(ident.span());
+                    tt
+                }));
             }
             TokenTree::Group(group) => {
                 let mut replaced =
-                    Group::new(group.delimiter(), replace_self(group.stream(), record));
+                    Group::new(group.delimiter(), replace_self(group.stream(), record_ty));
                 replaced.set_span(group.span());
-                TokenTree::Group(replaced)
+                out.extend([TokenTree::Group(replaced)]);
             }
-            other => other,
-        })
-        .collect()
+            other => out.extend([other]),
+        }
+    }
+    out
 }
 
 fn doc(text: impl AsRef<str>) -> TokenStream {
@@ -243,10 +380,19 @@ fn doc(text: impl AsRef<str>) -> TokenStream {
     quote!(#[doc = #text])
 }
 
+/// `where predicates`, or nothing when there are none.
+fn where_clause(predicates: &TokenStream) -> TokenStream {
+    if predicates.is_empty() {
+        TokenStream::new()
+    } else {
+        quote!(where #predicates)
+    }
+}
+
 /// A where-clause item requiring the record to be `Clone`. The higher-ranked form defers the
 /// check to the call, so the methods that need it simply do not exist for records that are not.
-fn clone_bound(record: &Ident) -> TokenStream {
-    quote!(for<'c> #record: ::core::clone::Clone)
+fn clone_bound(record_ty: &TokenStream) -> TokenStream {
+    quote!(for<'c> #record_ty: ::core::clone::Clone)
 }
 
 /// The lookup bound of every by-key method: any `&Q` the key can be borrowed as.

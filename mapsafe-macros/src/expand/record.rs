@@ -9,22 +9,23 @@ use super::view::marker_cfg;
 pub(super) fn record_impl(cx: &Context) -> TokenStream {
     let Context {
         private: p,
-        record,
+        record_ty,
         view,
         key_ty,
+        user_bounds,
+        param_bounds,
         ..
     } = cx;
     let key = cx.key.ident;
     // What `Record` demands, deferred like `Context::gate`.
     let record_gate = quote! {
-        for<'c> #record: ::core::marker::Send + ::core::marker::Sync,
-        for<'c> #key_ty: ::core::hash::Hash
-            + ::core::cmp::Eq
-            + ::core::clone::Clone
-            + ::core::fmt::Debug
-            + ::core::marker::Send
-            + ::core::marker::Sync,
+        #user_bounds
+        #param_bounds
+        for<'c> #record_ty: ::core::marker::Send + ::core::marker::Sync,
+        for<'c> #key_ty: #p::RecordKey,
     };
+    let impl_generics = cx.impl_generics(None);
+    let (view_a, view_elided) = (cx.view_ty(quote!('a)), cx.view_ty(quote!('_)));
     let fields = cx.value_fields().map(|field| {
         let (ident, cfgs) = (field.ident, &field.cfgs);
         quote!(#(#cfgs)* #ident: &mut self.#ident,)
@@ -36,12 +37,12 @@ pub(super) fn record_impl(cx: &Context) -> TokenStream {
         }
     });
     quote! {
-        impl #p::Record for #record
+        impl #impl_generics #p::Record for #record_ty
         where
             #record_gate
         {
             type Key = #key_ty;
-            type Mut<'a> = #view<'a>;
+            type Mut<'a> = #view_a;
 
             #[inline]
             fn key(&self) -> &Self::Key {
@@ -49,7 +50,7 @@ pub(super) fn record_impl(cx: &Context) -> TokenStream {
             }
 
             #[inline]
-            fn as_mut(&mut self) -> #view<'_> {
+            fn as_mut(&mut self) -> #view_elided {
                 #view { #(#fields)* #marker }
             }
         }

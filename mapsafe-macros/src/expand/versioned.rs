@@ -13,12 +13,14 @@ pub(super) fn methods(cx: &Context) -> TokenStream {
     let Context {
         private: p,
         record,
-        map,
+        record_ty,
+        map_ty,
         gate,
         q,
         ..
     } = cx;
-    let clone = clone_bound(record);
+    let impl_generics = cx.impl_generics(None);
+    let clone = clone_bound(record_ty);
     let lookup = lookup_bound(cx);
     let version_doc = cx.method_doc("version", "The latest revision issued; 0 for a new map.");
     let get_versioned_doc = cx.method_doc(
@@ -38,7 +40,7 @@ pub(super) fn methods(cx: &Context) -> TokenStream {
     );
     quote! {
         #[allow(dead_code)]
-        impl #map
+        impl #impl_generics #map_ty
         where
             #gate
         {
@@ -51,7 +53,7 @@ pub(super) fn methods(cx: &Context) -> TokenStream {
             #get_versioned_doc
             #[track_caller]
             #[inline]
-            pub fn get_versioned<#q>(&self, key: &#q) -> ::core::option::Option<#p::Versioned<#record>>
+            pub fn get_versioned<#q>(&self, key: &#q) -> ::core::option::Option<#p::Versioned<#record_ty>>
             where
                 #lookup,
                 #clone,
@@ -66,8 +68,8 @@ pub(super) fn methods(cx: &Context) -> TokenStream {
             pub fn compare_and_swap(
                 &self,
                 expected: u64,
-                record: #record,
-            ) -> ::core::result::Result<u64, #p::Conflict<#record>> {
+                record: #record_ty,
+            ) -> ::core::result::Result<u64, #p::Conflict<#record_ty>> {
                 self.engine.compare_and_swap(expected, record)
             }
         }

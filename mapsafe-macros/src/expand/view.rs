@@ -3,7 +3,7 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::{Context, doc, field_ty, replace_self};
+use super::{Context, doc, field_ty, replace_self, where_clause};
 
 pub(super) fn view(cx: &Context) -> TokenStream {
     let Context {
@@ -18,7 +18,7 @@ pub(super) fn view(cx: &Context) -> TokenStream {
     ));
     let fields = cx.value_fields().map(|field| {
         let (ident, cfgs, field_vis) = (field.ident, &field.cfgs, &field.original.vis);
-        let ty = replace_self(field_ty(field), record);
+        let ty = replace_self(field_ty(field), &cx.record_ty);
         // The field's own docs say what it means; without any, say where it points.
         let own_docs: Vec<_> = field
             .original
@@ -37,23 +37,28 @@ pub(super) fn view(cx: &Context) -> TokenStream {
             #field_vis #ident: &'a mut #ty,
         }
     });
+    let record_ty = &cx.record_ty;
     let marker = marker_cfg(cx).map(|cfg| {
         quote! {
-            // No field of this build holds the lifetime.
+            // No field of this build holds the lifetime (or every parameter).
             #cfg
-            _record: ::core::marker::PhantomData<&'a mut #record>,
+            _record: ::core::marker::PhantomData<&'a mut #record_ty>,
         }
     });
     let name = view.to_string();
+    let params = &cx.params;
+    let bounds = where_clause(&cx.user_bounds);
+    let impl_generics = cx.impl_generics(None);
+    let view_ty = cx.view_ty(quote!('_));
     quote! {
         #struct_doc
         #[allow(dead_code)] // The user decides which fields an update touches.
-        #vis struct #view<'a> {
+        #vis struct #view<'a #(, #params)*> #bounds {
             #(#fields)*
             #marker
         }
 
-        impl ::core::fmt::Debug for #view<'_> {
+        impl #impl_generics ::core::fmt::Debug for #view_ty #bounds {
             fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
                 f.debug_struct(#name).finish_non_exhaustive()
             }
@@ -61,10 +66,14 @@ pub(super) fn view(cx: &Context) -> TokenStream {
     }
 }
 
-/// When the view needs a marker field to hold its lifetime: `Some(cfg)` with the `#[cfg]` under
+/// When the view needs a marker field to hold its lifetime and parameters: `Some(cfg)` with the `#[cfg]` under
 /// which no other field exists (empty: always), `None` if some field exists in every build.
 /// Without it a view whose fields are all configured out would not use `'a` (E0392).
 pub(super) fn marker_cfg(cx: &Context) -> Option<TokenStream> {
+    if !cx.param_names.is_empty() {
+        // The fields need not use every parameter.
+        return Some(TokenStream::new());
+    }
     let mut present = Vec::new();
     for field in cx.value_fields() {
         if field.cfgs.is_empty() {
