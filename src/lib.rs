@@ -96,6 +96,7 @@ extern crate self as mapsafe;
 /// | `name = Ident` | name of the generated map | `{Struct}Map` |
 /// | `hasher = Path` | a `BuildHasher + Default + Clone + Send + Sync` type | [`DefaultHasher`] |
 /// | `consistency_test = path` | emit `#[cfg(test)] #[test] fn {struct_snake}_map_consistency()`, which runs the [`check`] checker on the map with records from `path: fn(key: u64, nonce: u64) -> Struct` | none |
+/// | `crate = path` | the path the expansion names mapsafe by, for a crate that re-exports or renames it (as serde's `crate = "..."`; a string is accepted too) | `::mapsafe` |
 ///
 /// # Generic records
 ///

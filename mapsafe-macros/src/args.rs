@@ -1,10 +1,10 @@
 //! The attribute arguments: `#[concurrent_map(shards = 32, versioned, name = ..., hasher = ...,
-//! consistency_test = ...)]`. Every argument keeps its span so later errors can point at it.
+//! consistency_test = ..., crate = ...)]`. Every argument keeps its span so later errors can point at it.
 
 use proc_macro2::{Span, TokenStream, TokenTree};
 use syn::meta::ParseNestedMeta;
 use syn::parse::{ParseStream, Parser};
-use syn::{Ident, LitInt, Path, Token, Type};
+use syn::{Ident, LitInt, LitStr, Path, Token, Type};
 
 use crate::ctxt::Ctxt;
 
@@ -22,9 +22,11 @@ pub(crate) const NAME: &str = "name";
 pub(crate) const HASHER: &str = "hasher";
 /// `consistency_test = path`.
 pub(crate) const CONSISTENCY_TEST: &str = "consistency_test";
+/// `crate = path`.
+pub(crate) const CRATE: &str = "crate";
 
 /// The accepted argument names, in the order the documentation lists them.
-pub(crate) const ACCEPTED: &[&str] = &[SHARDS, VERSIONED, NAME, HASHER, CONSISTENCY_TEST];
+pub(crate) const ACCEPTED: &[&str] = &[SHARDS, VERSIONED, NAME, HASHER, CONSISTENCY_TEST, CRATE];
 
 /// The parsed arguments. Anything absent takes its documented default.
 #[derive(Default)]
@@ -34,6 +36,8 @@ pub(crate) struct Args {
     pub(crate) name: Option<Ident>,
     pub(crate) hasher: Option<Type>,
     pub(crate) consistency_test: Option<Path>,
+    /// The path of the facade, where a crate re-exports or renames mapsafe.
+    pub(crate) krate: Option<Path>,
 }
 
 /// `shards = N`, already checked to be a power of two in `1..=1024`.
@@ -70,6 +74,7 @@ impl Args {
             NAME => self.name.is_some(),
             HASHER => self.hasher.is_some(),
             CONSISTENCY_TEST => self.consistency_test.is_some(),
+            CRATE => self.krate.is_some(),
             _ => {
                 cx.error(ident, unknown_message(&name));
                 skip_value(meta.input);
@@ -136,6 +141,25 @@ impl Args {
                                 "`consistency_test` must name a function \
                                  `fn(key: u64, nonce: u64) -> Record` by its path, found \
                                  `{value}`: write e.g. `consistency_test = make_record`"
+                            ),
+                        ),
+                    }
+                }
+            }
+            CRATE => {
+                if let Some(value) = value_tokens(cx, meta, CRATE, "::my_crate::mapsafe") {
+                    // serde's `crate = "..."` spelling is accepted too.
+                    let path = match syn::parse2::<LitStr>(value.clone()) {
+                        Ok(lit) => lit.parse::<Path>(),
+                        Err(_) => syn::parse2::<Path>(value.clone()),
+                    };
+                    match path {
+                        Ok(path) => self.krate = Some(path),
+                        Err(_) => cx.error(
+                            &value,
+                            format!(
+                                "`crate` must be the path mapsafe is reachable under, found \
+                                 `{value}`: write e.g. `crate = ::my_crate::mapsafe`"
                             ),
                         ),
                     }

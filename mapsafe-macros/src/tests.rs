@@ -289,6 +289,19 @@ fn method_type_parameters_avoid_the_users_names() {
 }
 
 #[test]
+fn crate_names_the_facade_in_every_path_and_link() {
+    for arg in ["crate = renamed", "crate = \"renamed\""] {
+        let out = run(&format!("{arg}, versioned"), ORDER);
+        assert!(errors(&out).is_empty(), "{out}");
+        assert!(out.contains("renamed :: __private :: ShardedMap"), "{out}");
+        assert!(out.contains("(renamed::ShardedMap::update)"), "{out}");
+        assert!(!out.contains("mapsafe ::"), "{arg}: {out}");
+    }
+    let bad = errors(&run("crate = 1", ORDER));
+    assert!(bad[0].contains("`crate` must be the path"), "{bad:?}");
+}
+
+#[test]
 fn a_generic_record_gives_a_map_with_the_same_parameters() {
     let out = run(
         "",

@@ -60,7 +60,8 @@ struct Context<'c, 'a> {
     args: &'c Args,
     input: &'c Input<'a>,
     key: &'c Field<'a>,
-    /// The facade's hidden module: the only way generated code names the runtime.
+    /// The facade's hidden module (`::mapsafe::__private`, or under `crate = path`): the only
+    /// way generated code names the runtime.
     private: TokenStream,
     /// The facade's path as doc links write it.
     docs: String,
@@ -107,8 +108,17 @@ struct Context<'c, 'a> {
 
 impl<'c, 'a> Context<'c, 'a> {
     fn new(args: &'c Args, input: &'c Input<'a>, key: &'c Field<'a>) -> Self {
-        let p = quote!(::mapsafe::__private);
-        let docs = "mapsafe".to_string();
+        let (p, docs) = match &args.krate {
+            Some(krate) => {
+                // Doc links resolve in the user's module, where a path without `::` does too.
+                let docs = quote!(#krate).to_string().replace(' ', "");
+                (
+                    quote!(#krate::__private),
+                    docs.trim_start_matches("::").to_string(),
+                )
+            }
+            None => (quote!(::mapsafe::__private), "mapsafe".to_string()),
+        };
         let record = input.ident;
         let mode = if args.versioned.is_some() {
             Mode::Versioned
