@@ -216,6 +216,13 @@ where
     ///
     /// As [`ShardedMap::read`](mapsafe::ShardedMap::read), which documents its cost, panics and
     /// guarantees.
+    ///
+    /// # Note
+    ///
+    /// Nothing borrowed from the record can leave `f`: it runs under the shard's lock, and a
+    /// reference returned from it would outlive that lock, so rustc refuses it ("borrowed data
+    /// escapes the closure", "lifetime may not live long enough"). Return an owned value instead
+    /// (copy or clone the part you need), or finish the work inside `f`.
     #[track_caller]
     #[inline]
     pub fn read<Q, T>(
@@ -261,6 +268,13 @@ where
     ///
     /// As [`ShardedMap::update`](mapsafe::ShardedMap::update), which documents its cost, panics and
     /// guarantees.
+    ///
+    /// # Note
+    ///
+    /// Nothing borrowed from the [`OrderMut`] can leave `f`: it runs under the shard's lock, and a
+    /// reference returned from it would outlive that lock, so rustc refuses it ("borrowed data
+    /// escapes the closure", "lifetime may not live long enough"). Return an owned value instead
+    /// (copy or clone the part you need), or finish the work inside `f`.
     #[track_caller]
     #[inline]
     pub fn update<Q, T>(
@@ -354,8 +368,14 @@ where
     /// As [`ShardedMap::version`](mapsafe::ShardedMap::version), which documents its cost, panics
     /// and guarantees.
     #[inline]
-    pub fn version(&self) -> u64 {
-        self.engine.version()
+    pub fn version(&self) -> u64
+    where
+        for<'c> ::mapsafe::__private::Revisioned: ::mapsafe::__private::VersionedOnly,
+    {
+        <::mapsafe::__private::Revisioned as ::mapsafe::__private::VersionedOnly>::versioned(
+            &self.engine,
+        )
+        .version()
     }
 
     /// A clone of the record with this key and the revision of its last write, or `None`: pass that
@@ -374,8 +394,12 @@ where
         u64: ::core::borrow::Borrow<Q>,
         Q: ::core::hash::Hash + ::core::cmp::Eq + ?Sized,
         for<'c> Order: ::core::clone::Clone,
+        for<'c> ::mapsafe::__private::Revisioned: ::mapsafe::__private::VersionedOnly,
     {
-        self.engine.get_versioned(key)
+        <::mapsafe::__private::Revisioned as ::mapsafe::__private::VersionedOnly>::versioned(
+            &self.engine,
+        )
+        .get_versioned(key)
     }
 
     /// Stores `record` only if its key's current revision is `expected` (0: the key must be absent)
@@ -395,8 +419,14 @@ where
         &self,
         expected: u64,
         record: Order,
-    ) -> ::core::result::Result<u64, ::mapsafe::__private::Conflict<Order>> {
-        self.engine.compare_and_swap(expected, record)
+    ) -> ::core::result::Result<u64, ::mapsafe::__private::Conflict<Order>>
+    where
+        for<'c> ::mapsafe::__private::Revisioned: ::mapsafe::__private::VersionedOnly,
+    {
+        <::mapsafe::__private::Revisioned as ::mapsafe::__private::VersionedOnly>::versioned(
+            &self.engine,
+        )
+        .compare_and_swap(expected, record)
     }
 }
 

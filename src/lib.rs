@@ -168,7 +168,7 @@ pub use mapsafe_core::{
 #[doc(hidden)]
 pub mod __private {
     pub use mapsafe_core::check::generated_consistency_test;
-    pub use mapsafe_core::generated::fmt_named;
+    pub use mapsafe_core::generated::{VersionedOnly, fmt_named};
     pub use mapsafe_core::{
         AsEngine, Conflict, ConsistencyError, ConsistencyReport, DefaultHasher, LoadOrStore, Plain,
         Record, Revisioned, ShardedMap, Snapshot, Versioned, default_shard_count,

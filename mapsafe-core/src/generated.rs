@@ -5,6 +5,39 @@
 
 use core::fmt::{self, Debug, Formatter, Write};
 
+use crate::{Mode, Record, ShardedMap};
+// The engine's mode of a versioned map: the one line to follow if it is renamed.
+use crate::Revisioned as VersionedMode;
+
+/// The mode of a versioned map, and the way from a map of that mode to the engine's versioned
+/// methods. Every generated map has the versioned methods (`version`, `get_versioned`,
+/// `compare_and_swap`, ...) behind a bound on this trait, so that calling one on a plain map says
+/// what to change instead of "no method named ...". Implemented for the versioned mode only,
+/// and only here.
+#[diagnostic::on_unimplemented(
+    message = "this method exists only on versioned maps: add `versioned` to \
+               `#[concurrent_map(...)]`",
+    label = "called on a plain map",
+    note = "a plain map stamps no revisions, so it has none of `version`, `get_versioned`, \
+            `compare_and_swap`, `compare_and_remove`; `#[concurrent_map(versioned)]` adds them"
+)]
+pub trait VersionedOnly: Mode + Sized + sealed::Sealed {
+    /// The same map, typed as the versioned engine it is.
+    fn versioned<R: Record, S>(map: &ShardedMap<R, Self, S>) -> &ShardedMap<R, VersionedMode, S>;
+}
+
+impl VersionedOnly for VersionedMode {
+    #[inline(always)]
+    fn versioned<R: Record, S>(map: &ShardedMap<R, Self, S>) -> &ShardedMap<R, Self, S> {
+        map
+    }
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for super::VersionedMode {}
+}
+
 /// Formats `engine` with its own `Debug`, under the name `name`: a generated map shows what the
 /// engine shows (its size, shard count and, versioned, its revision), named as the user knows it.
 ///
@@ -97,6 +130,13 @@ mod tests {
             format!("{:#?}", Named("OrderMap", &map)),
             "OrderMap {\n    len: 1,\n    shards: 2,\n    version: 1,\n    ..\n}"
         );
+    }
+
+    #[test]
+    fn a_versioned_map_reaches_its_versioned_methods() {
+        let map = crate::ShardedMap::<(u8, u8), VersionedMode>::with_shards(2);
+        let _ = map.insert((1, 1));
+        assert_eq!(VersionedMode::versioned(&map).version(), 1);
     }
 
     #[test]

@@ -202,6 +202,13 @@ where
     ///
     /// As [`ShardedMap::read`](mapsafe::ShardedMap::read), which documents its cost, panics and
     /// guarantees.
+    ///
+    /// # Note
+    ///
+    /// Nothing borrowed from the record can leave `f`: it runs under the shard's lock, and a
+    /// reference returned from it would outlive that lock, so rustc refuses it ("borrowed data
+    /// escapes the closure", "lifetime may not live long enough"). Return an owned value instead
+    /// (copy or clone the part you need), or finish the work inside `f`.
     #[track_caller]
     #[inline]
     pub fn read<Q, T>(
@@ -246,6 +253,13 @@ where
     ///
     /// As [`ShardedMap::update`](mapsafe::ShardedMap::update), which documents its cost, panics and
     /// guarantees.
+    ///
+    /// # Note
+    ///
+    /// Nothing borrowed from the [`WordMut`] can leave `f`: it runs under the shard's lock, and a
+    /// reference returned from it would outlive that lock, so rustc refuses it ("borrowed data
+    /// escapes the closure", "lifetime may not live long enough"). Return an owned value instead
+    /// (copy or clone the part you need), or finish the work inside `f`.
     #[track_caller]
     #[inline]
     pub fn update<Q, T>(
@@ -321,6 +335,84 @@ where
         ::mapsafe::__private::ConsistencyError,
     > {
         self.engine.verify_consistency()
+    }
+}
+
+#[allow(dead_code)]
+impl WordMap
+where
+    for<'c> Word:
+        ::core::marker::Sized + ::mapsafe::__private::Record<Key = String, Mut<'c> = WordMut<'c>>,
+    for<'c> std::hash::RandomState:
+        ::core::hash::BuildHasher + ::core::default::Default + ::core::clone::Clone,
+{
+    /// The latest revision issued; 0 for a new map.
+    ///
+    /// As [`ShardedMap::version`](mapsafe::ShardedMap::version), which documents its cost, panics
+    /// and guarantees.
+    #[doc(hidden)]
+    #[inline]
+    pub fn version(&self) -> u64
+    where
+        for<'c> ::mapsafe::__private::Plain: ::mapsafe::__private::VersionedOnly,
+    {
+        <::mapsafe::__private::Plain as ::mapsafe::__private::VersionedOnly>::versioned(
+            &self.engine,
+        )
+        .version()
+    }
+
+    /// A clone of the record with this key and the revision of its last write, or `None`: pass that
+    /// revision to [`compare_and_swap`](Self::compare_and_swap) to write back only if nobody wrote
+    /// in between. Needs `Word: Clone`.
+    ///
+    /// As [`ShardedMap::get_versioned`](mapsafe::ShardedMap::get_versioned), which documents its
+    /// cost, panics and guarantees.
+    #[doc(hidden)]
+    #[track_caller]
+    #[inline]
+    pub fn get_versioned<Q>(
+        &self,
+        key: &Q,
+    ) -> ::core::option::Option<::mapsafe::__private::Versioned<Word>>
+    where
+        String: ::core::borrow::Borrow<Q>,
+        Q: ::core::hash::Hash + ::core::cmp::Eq + ?Sized,
+        for<'c> Word: ::core::clone::Clone,
+        for<'c> ::mapsafe::__private::Plain: ::mapsafe::__private::VersionedOnly,
+    {
+        <::mapsafe::__private::Plain as ::mapsafe::__private::VersionedOnly>::versioned(
+            &self.engine,
+        )
+        .get_versioned(key)
+    }
+
+    /// Stores `record` only if its key's current revision is `expected` (0: the key must be absent)
+    /// and returns the write's new revision.
+    ///
+    /// As [`ShardedMap::compare_and_swap`](mapsafe::ShardedMap::compare_and_swap), which documents
+    /// its cost, panics and guarantees.
+    ///
+    /// # Errors
+    ///
+    /// A `Conflict` with the key's actual revision when it is not `expected`; it hands `record`
+    /// back.
+    #[doc(hidden)]
+    #[must_use = "a `Conflict` means nothing was stored: it hands back your record to retry"]
+    #[track_caller]
+    #[inline]
+    pub fn compare_and_swap(
+        &self,
+        expected: u64,
+        record: Word,
+    ) -> ::core::result::Result<u64, ::mapsafe::__private::Conflict<Word>>
+    where
+        for<'c> ::mapsafe::__private::Plain: ::mapsafe::__private::VersionedOnly,
+    {
+        <::mapsafe::__private::Plain as ::mapsafe::__private::VersionedOnly>::versioned(
+            &self.engine,
+        )
+        .compare_and_swap(expected, record)
     }
 }
 

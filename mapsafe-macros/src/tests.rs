@@ -40,13 +40,25 @@ fn a_valid_struct_expands_without_errors() {
 }
 
 #[test]
-fn plain_maps_have_no_versioned_methods() {
+fn plain_maps_hide_their_versioned_methods_behind_an_unmet_bound() {
     let out = run("", ORDER);
     assert!(errors(&out).is_empty(), "{out}");
     assert!(out.contains(":: Plain"));
-    for method in ["fn version", "fn get_versioned", "fn compare_and_swap"] {
-        assert!(!out.contains(method), "{method} on a plain map");
+    for method in ["version", "get_versioned", "compare_and_swap"] {
+        let attributes = method_attributes(&out, method);
+        assert!(
+            attributes.contains("# [doc (hidden)]"),
+            "{method}: {attributes}"
+        );
     }
+    let bound =
+        "for < 'c > :: mapsafe :: __private :: Plain : :: mapsafe :: __private :: VersionedOnly";
+    assert_eq!(out.matches(bound).count(), 3, "{out}");
+    let out = run("versioned", ORDER);
+    assert!(
+        !out.contains("# [doc (hidden)] # [inline] pub fn version"),
+        "{out}"
+    );
 }
 
 #[test]

@@ -134,12 +134,22 @@ fn methods(cx: &Context) -> TokenStream {
         "get",
         format!("A clone of the record with this key, or `None`. {needs_clone}"),
     );
-    let read_doc = cx.method_doc(
+    let escape_note = |what: &str| {
+        format!(
+            "\n\n# Note\n\nNothing borrowed from {what} can leave `f`: it runs under the shard's \
+             lock, and a reference returned from it would outlive that lock, so rustc refuses it \
+             (\"borrowed data escapes the closure\", \"lifetime may not live long enough\"). \
+             Return an owned value instead (copy or clone the part you need), or finish the work \
+             inside `f`."
+        )
+    };
+    let read_doc = cx.method_doc_with(
         "read",
         format!(
             "Runs `f` on the [`{record}`] with this key without copying it, and returns what \
              `f` returns; `None` if the key is absent."
         ),
+        &escape_note("the record"),
     );
     let write_stamp = cx.if_versioned(" The write takes a fresh revision.");
     let insert_doc = cx.method_doc(
@@ -156,7 +166,7 @@ fn methods(cx: &Context) -> TokenStream {
              {needs_clone}"
         ),
     );
-    let update_doc = cx.method_doc(
+    let update_doc = cx.method_doc_with(
         "update",
         format!(
             "Atomically updates the record with this key in place and returns what `f` \
@@ -164,6 +174,7 @@ fn methods(cx: &Context) -> TokenStream {
              the key.{write_stamp}",
             view = cx.view,
         ),
+        &escape_note(&format!("the [`{}`]", cx.view)),
     );
     let remove_doc = cx.method_doc(
         "remove",
