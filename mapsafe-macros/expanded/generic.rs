@@ -72,7 +72,8 @@ pub struct CacheEntryMap<V: Clone, const N: usize = 4>
 where
     V: Default,
     V: ::mapsafe::__private::RecordParam,
-    for<'c> u64: ::mapsafe::__private::RecordKey,
+    for<'c> CacheEntry<V, N>: ::core::marker::Sized
+        + ::mapsafe::__private::Record<Key = u64, Mut<'c> = CacheEntryMut<'c, V, N>>,
 {
     engine: ::mapsafe::__private::ShardedMap<
         CacheEntry<V, N>,
@@ -85,7 +86,8 @@ impl<V: Clone, const N: usize> ::core::default::Default for CacheEntryMap<V, N>
 where
     V: Default,
     V: ::mapsafe::__private::RecordParam,
-    for<'c> u64: ::mapsafe::__private::RecordKey,
+    for<'c> CacheEntry<V, N>: ::core::marker::Sized
+        + ::mapsafe::__private::Record<Key = u64, Mut<'c> = CacheEntryMut<'c, V, N>>,
 {
     /// An empty map, as [`new`](Self::new).
     fn default() -> Self {
@@ -97,7 +99,8 @@ impl<V: Clone, const N: usize> ::core::fmt::Debug for CacheEntryMap<V, N>
 where
     V: Default,
     V: ::mapsafe::__private::RecordParam,
-    for<'c> u64: ::mapsafe::__private::RecordKey,
+    for<'c> CacheEntry<V, N>: ::core::marker::Sized
+        + ::mapsafe::__private::Record<Key = u64, Mut<'c> = CacheEntryMut<'c, V, N>>,
 {
     /// The engine's `Debug` under this map's name: size and shard count, no record.
     fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
@@ -110,7 +113,8 @@ impl<V: Clone, const N: usize> ::mapsafe::__private::AsEngine for CacheEntryMap<
 where
     V: Default,
     V: ::mapsafe::__private::RecordParam,
-    for<'c> u64: ::mapsafe::__private::RecordKey,
+    for<'c> CacheEntry<V, N>: ::core::marker::Sized
+        + ::mapsafe::__private::Record<Key = u64, Mut<'c> = CacheEntryMut<'c, V, N>>,
 {
     type Record = CacheEntry<V, N>;
     type Mode = ::mapsafe::__private::Plain;
@@ -132,7 +136,8 @@ impl<V: Clone, const N: usize> CacheEntryMap<V, N>
 where
     V: Default,
     V: ::mapsafe::__private::RecordParam,
-    for<'c> u64: ::mapsafe::__private::RecordKey,
+    for<'c> CacheEntry<V, N>: ::core::marker::Sized
+        + ::mapsafe::__private::Record<Key = u64, Mut<'c> = CacheEntryMut<'c, V, N>>,
 {
     /// An empty map with the [default shard count](mapsafe::default_shard_count).
     ///
@@ -366,7 +371,8 @@ impl<V: Clone, const N: usize> CacheEntryMap<V, N>
 where
     V: Default,
     V: ::mapsafe::__private::RecordParam,
-    for<'c> u64: ::mapsafe::__private::RecordKey,
+    for<'c> CacheEntry<V, N>: ::core::marker::Sized
+        + ::mapsafe::__private::Record<Key = u64, Mut<'c> = CacheEntryMut<'c, V, N>>,
 {
     /// The latest revision issued; 0 for a new map.
     ///

@@ -209,22 +209,16 @@ impl<'c, 'a> Context<'c, 'a> {
         let q = free_ident("Q", record, &key_ty, &param_names);
         let t = free_ident("T", record, &key_ty, &param_names);
         let view_ty = quote!(#view<'c #(, #param_args)*>);
-        // A concrete record names the engine behind a bound that it is a `Record`, deferred as
-        // explained above; its associated types are spelled out because inside the gated items
-        // the compiler resolves them from this bound, not from the impl. A generic record
-        // instead states what the map needs of its parameters, and the compiler proves the
-        // rest from the impl: a use with a parameter that breaks it is then reported once,
-        // with mapsafe's message, instead of once per bound.
-        let record_gate = if param_names.is_empty() {
-            quote! {
-                for<'c> #record_ty: ::core::marker::Sized
-                    + #p::Record<Key = #key_ty, Mut<'c> = #view_ty>,
-            }
-        } else {
-            quote! {
-                #param_bounds
-                for<'c> #key_ty: #p::RecordKey,
-            }
+        // The engine sits behind a bound that the record is a `Record`, deferred as explained
+        // above; its associated types are spelled out because inside the gated items the
+        // compiler resolves them from this bound, not from the impl. A generic record's type
+        // parameters come first with what the map needs of them, so that a use with an argument
+        // that breaks it fails on that argument (rustc folds the `Record` bound's failure, which
+        // has the same cause, into the same error).
+        let record_gate = quote! {
+            #param_bounds
+            for<'c> #record_ty: ::core::marker::Sized
+                + #p::Record<Key = #key_ty, Mut<'c> = #view_ty>,
         };
         let gate = quote! {
             #user_bounds
