@@ -11,7 +11,7 @@ pub(super) fn assertions(cx: &Context) -> TokenStream {
     let p = &cx.private;
     let record = cx.record;
     // A type that names the record's parameters is checked where the map is used, through
-    // the bounds the map puts on them (see `Context::param_bounds`).
+    // the bounds the map puts on them (see `Params::needs`).
     let checkable = |ty: &TokenStream| !cx.mentions_params(ty);
     let fields = cx.input.fields.iter().filter_map(|field| {
         let ty = replace_self(field_ty(field), &cx.record_ty);

@@ -73,20 +73,8 @@ struct Context<'c, 'a> {
     /// The map as a type, with the record's parameters.
     map_ty: TokenStream,
     view: Ident,
-    /// The record's type and const parameters as declared (bounds and defaults), for the
-    /// generated structs.
-    params: Vec<TokenStream>,
-    /// The same without defaults, for impls.
-    impl_params: Vec<TokenStream>,
-    /// The parameters as arguments: `V`, `N`.
-    param_args: Vec<TokenStream>,
-    /// The parameters' names, to tell which types mention them.
-    param_names: Vec<Ident>,
-    /// The record's where-clause predicates, each followed by a comma.
-    user_bounds: TokenStream,
-    /// What the map needs of each type parameter, which the user need not write: `Send + Sync +
-    /// 'static`, with mapsafe's message where a use breaks it.
-    param_bounds: TokenStream,
+    /// The record's type and const parameters, as the generated items repeat them.
+    params: Params,
     /// The key type as written, with `Self` replaced by the struct's name.
     key_ty: TokenStream,
     mode: Mode,
@@ -150,48 +138,8 @@ impl<'c, 'a> Context<'c, 'a> {
         let hasher_gate = args.hasher.as_ref().map(|ty| {
             quote!(for<'c> #ty: ::core::hash::BuildHasher + ::core::default::Default + ::core::clone::Clone,)
         });
-        let generics = input.generics;
-        let params: Vec<TokenStream> = generics.params.iter().map(|param| quote!(#param)).collect();
-        let impl_params = generics
-            .params
-            .iter()
-            .map(|param| match param {
-                // As declared, minus the default, which impls may not repeat.
-                GenericParam::Type(ty) => {
-                    let (ident, colon, bounds) = (&ty.ident, &ty.colon_token, &ty.bounds);
-                    quote!(#ident #colon #bounds)
-                }
-                GenericParam::Const(konst) => {
-                    let (ident, ty) = (&konst.ident, &konst.ty);
-                    quote!(const #ident: #ty)
-                }
-                lifetime @ GenericParam::Lifetime(_) => quote!(#lifetime),
-            })
-            .collect();
-        let param_names: Vec<Ident> = generics
-            .params
-            .iter()
-            .filter_map(|param| match param {
-                GenericParam::Type(ty) => Some(ty.ident.clone()),
-                GenericParam::Const(konst) => Some(konst.ident.clone()),
-                GenericParam::Lifetime(_) => None,
-            })
-            .collect();
-        let param_args: Vec<TokenStream> = param_names.iter().map(|name| quote!(#name)).collect();
-        let user_bounds = generics
-            .where_clause
-            .as_ref()
-            .map_or_else(TokenStream::new, |w| {
-                let predicates = w.predicates.iter();
-                quote!(#(#predicates,)*)
-            });
-        let param_bounds = generics
-            .type_params()
-            .map(|ty| {
-                let name = &ty.ident;
-                quote!(#name: #p::RecordParam,)
-            })
-            .collect();
+        let params = Params::new(input.generics, &p);
+        let param_args = &params.args;
         let record_ty = if param_args.is_empty() {
             quote!(#record)
         } else {
@@ -206,8 +154,8 @@ impl<'c, 'a> Context<'c, 'a> {
         let engine = quote!(#p::ShardedMap<#record_ty, #mode_ty, #hasher>);
         let view = valid::mut_ident(record);
         let key_ty = replace_self(field_ty(key), &record_ty);
-        let q = free_ident("Q", record, &key_ty, &param_names);
-        let t = free_ident("T", record, &key_ty, &param_names);
+        let q = free_ident("Q", record, &key_ty, &params.names);
+        let t = free_ident("T", record, &key_ty, &params.names);
         let view_ty = quote!(#view<'c #(, #param_args)*>);
         // The engine sits behind a bound that the record is a `Record`, deferred as explained
         // above; its associated types are spelled out because inside the gated items the
@@ -215,6 +163,7 @@ impl<'c, 'a> Context<'c, 'a> {
         // parameters come first with what the map needs of them, so that a use with an argument
         // that breaks it fails on that argument (rustc folds the `Record` bound's failure, which
         // has the same cause, into the same error).
+        let (user_bounds, param_bounds) = (&params.where_predicates, &params.needs);
         let record_gate = quote! {
             #param_bounds
             for<'c> #record_ty: ::core::marker::Sized
@@ -237,11 +186,6 @@ impl<'c, 'a> Context<'c, 'a> {
             map_ty,
             view,
             params,
-            impl_params,
-            param_args,
-            param_names,
-            user_bounds,
-            param_bounds,
             key_ty,
             mode,
             mode_ty,
@@ -273,13 +217,15 @@ impl<'c, 'a> Context<'c, 'a> {
 
     /// The view as a type with the lifetime `lifetime`: `OrderMut<'a>`, `CacheEntryMut<'a, V>`.
     fn view_ty(&self, lifetime: TokenStream) -> TokenStream {
-        let (view, args) = (&self.view, &self.param_args);
+        let (view, args) = (&self.view, &self.params.args);
         quote!(#view<#lifetime #(, #args)*>)
     }
 
     /// `<params>` for an impl (with `lifetime` first, if given), or nothing.
     fn impl_generics(&self, lifetime: Option<TokenStream>) -> TokenStream {
-        let params = lifetime.into_iter().chain(self.impl_params.iter().cloned());
+        let params = lifetime
+            .into_iter()
+            .chain(self.params.for_impl.iter().cloned());
         let params: Vec<TokenStream> = params.collect();
         if params.is_empty() {
             TokenStream::new()
@@ -290,7 +236,7 @@ impl<'c, 'a> Context<'c, 'a> {
 
     /// `<params>` as declared, for a generated struct, or nothing.
     fn struct_generics(&self) -> TokenStream {
-        let params = &self.params;
+        let params = &self.params.declared;
         if params.is_empty() {
             TokenStream::new()
         } else {
@@ -300,7 +246,7 @@ impl<'c, 'a> Context<'c, 'a> {
 
     /// `true` if `ty` names one of the record's parameters, so it cannot be checked on its own.
     fn mentions_params(&self, ty: &TokenStream) -> bool {
-        mentions(ty.clone(), &self.param_names)
+        mentions(ty.clone(), &self.params.names)
     }
 
     /// A doc link to an item of the facade, e.g. `ShardedMap::update`.
@@ -326,6 +272,64 @@ impl<'c, 'a> Context<'c, 'a> {
             particular.as_ref(),
             self.link(&format!("ShardedMap::{method}")),
         ))
+    }
+}
+
+/// The record's type and const parameters (never lifetimes, which the parser refuses), in each
+/// form the generated items need.
+struct Params {
+    /// As declared, with bounds and defaults: `V: Clone = u8, const N: usize`.
+    declared: Vec<TokenStream>,
+    /// The same without defaults, which impls may not repeat.
+    for_impl: Vec<TokenStream>,
+    /// As arguments: `V`, `N`.
+    args: Vec<TokenStream>,
+    /// Their names, to tell which types mention them.
+    names: Vec<Ident>,
+    /// The record's where-clause predicates, each followed by a comma.
+    where_predicates: TokenStream,
+    /// What the map needs of each type parameter, which the user need not write:
+    /// `V: RecordParam` (`Send + Sync + 'static`).
+    needs: TokenStream,
+}
+
+impl Params {
+    fn new(generics: &syn::Generics, p: &TokenStream) -> Self {
+        let mut params = Params {
+            declared: Vec::new(),
+            for_impl: Vec::new(),
+            args: Vec::new(),
+            names: Vec::new(),
+            where_predicates: TokenStream::new(),
+            needs: TokenStream::new(),
+        };
+        for param in &generics.params {
+            let (name, for_impl) = match param {
+                GenericParam::Type(ty) => {
+                    let (ident, colon, bounds) = (&ty.ident, &ty.colon_token, &ty.bounds);
+                    params.needs.extend(quote!(#ident: #p::RecordParam,));
+                    (ident, quote!(#ident #colon #bounds))
+                }
+                GenericParam::Const(konst) => {
+                    let (ident, ty) = (&konst.ident, &konst.ty);
+                    (ident, quote!(const #ident: #ty))
+                }
+                GenericParam::Lifetime(_) => continue,
+            };
+            params.declared.push(quote!(#param));
+            params.for_impl.push(for_impl);
+            params.args.push(quote!(#name));
+            params.names.push(name.clone());
+        }
+        if let Some(where_clause) = &generics.where_clause {
+            let predicates = where_clause.predicates.iter();
+            params.where_predicates = quote!(#(#predicates,)*);
+        }
+        params
+    }
+
+    fn is_empty(&self) -> bool {
+        self.names.is_empty()
     }
 }
 

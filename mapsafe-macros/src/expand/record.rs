@@ -12,10 +12,9 @@ pub(super) fn record_impl(cx: &Context) -> TokenStream {
         record_ty,
         view,
         key_ty,
-        user_bounds,
-        param_bounds,
         ..
     } = cx;
+    let (user_bounds, param_bounds) = (&cx.params.where_predicates, &cx.params.needs);
     let key = cx.key.ident;
     // What `Record` demands, deferred like `Context::gate`.
     let record_gate = quote! {

@@ -46,8 +46,8 @@ pub(super) fn view(cx: &Context) -> TokenStream {
         }
     });
     let name = view.to_string();
-    let params = &cx.params;
-    let bounds = where_clause(&cx.user_bounds);
+    let params = &cx.params.declared;
+    let bounds = where_clause(&cx.params.where_predicates);
     let impl_generics = cx.impl_generics(None);
     let view_ty = cx.view_ty(quote!('_));
     quote! {
@@ -70,7 +70,7 @@ pub(super) fn view(cx: &Context) -> TokenStream {
 /// which no other field exists (empty: always), `None` if some field exists in every build.
 /// Without it a view whose fields are all configured out would not use `'a` (E0392).
 pub(super) fn marker_cfg(cx: &Context) -> Option<TokenStream> {
-    if !cx.param_names.is_empty() {
+    if !cx.params.is_empty() {
         // The fields need not use every parameter.
         return Some(TokenStream::new());
     }
