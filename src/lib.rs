@@ -94,17 +94,45 @@ extern crate self as mapsafe;
 /// | `shards = N` | number of shards: an integer literal, a power of two in `1..=1024` | four per hardware thread |
 /// | `versioned` | stamp every write with the map's next revision; adds `version`, `get_versioned`, `compare_and_swap` | off |
 /// | `name = Ident` | name of the generated map | `{Struct}Map` |
-/// | `hasher = Path` | a `BuildHasher + Default + Clone` type | [`DefaultHasher`] |
+/// | `hasher = Path` | a `BuildHasher + Default + Clone + Send + Sync` type | [`DefaultHasher`] |
 /// | `consistency_test = path` | emit `#[cfg(test)] #[test] fn {struct_snake}_map_consistency()`, which runs the [`check`] checker on the map with records from `path: fn(key: u64, nonce: u64) -> Struct` | none |
+/// | `crate = path` | the path the expansion names mapsafe by, for a crate that re-exports or renames it (as serde's `crate = "..."`; a string is accepted too) | `::mapsafe` |
+///
+/// # Generic records
+///
+/// A record may have type and const parameters, with bounds and a where-clause: the map and the
+/// view take the same parameters (`CacheEntry<V>` gives `CacheEntryMap<V>` and
+/// `CacheEntryMut<'a, V>`), so one record serves several maps. The macro adds what the map
+/// needs: each type parameter `Send + Sync + 'static`, the key `Hash + Eq + Clone + Debug +
+/// Send + Sync`; a map used with an argument that breaks one fails to compile where it is used.
+/// Lifetime parameters are refused: the map owns its records and shares them between threads,
+/// so a record cannot borrow.
+///
+/// ```
+/// #[mapsafe::concurrent_map]
+/// #[derive(Clone, Debug)]
+/// struct CacheEntry<V> {
+///     #[key]
+///     id: u64,
+///     value: V,
+/// }
+///
+/// let names: CacheEntryMap<String> = CacheEntryMap::new();
+/// let sizes: CacheEntryMap<usize> = CacheEntryMap::new();
+/// let _ = names.insert(CacheEntry { id: 1, value: "ada".to_string() });
+/// let _ = sizes.insert(CacheEntry { id: 1, value: 3 });
+/// assert_eq!(names.read(&1, |e| e.value.len()), sizes.get(&1).map(|e| e.value));
+/// ```
 ///
 /// # Errors
 ///
 /// Misuse is a compile error at the offending token, never a panic: unknown or duplicate
 /// arguments, a bad `shards`, a value given to `versioned`, no or several `#[key]` fields,
-/// `#[key]` with arguments or under `#[cfg]`, enums, unions, tuple, unit and generic structs.
-/// Records that cannot live in a concurrent map (a field that is not `Send` or `Sync`, a key
-/// that is not `Hash + Eq + Clone + Debug`) are reported at the field, with a message that says
-/// what to change. Other `#[cfg]` fields are supported.
+/// `#[key]` with arguments or under `#[cfg]`, enums, unions, tuple and unit structs, lifetime
+/// parameters, `#[repr(packed)]`, `consistency_test` on a generic record. Records that cannot
+/// live in a concurrent map (a field that is not `Send` or `Sync`, a key that is not
+/// `Hash + Eq + Clone + Debug`, a hasher that is not `Send + Sync`) are reported at the field or
+/// the argument, with a message that says what to change. Other `#[cfg]` fields are supported.
 ///
 /// # Example
 ///
@@ -140,6 +168,7 @@ pub use mapsafe_core::{
 #[doc(hidden)]
 pub mod __private {
     pub use mapsafe_core::check::generated_consistency_test;
+    pub use mapsafe_core::generated::{VersionedOnly, fmt_named};
     pub use mapsafe_core::{
         AsEngine, Conflict, ConsistencyError, ConsistencyReport, DefaultHasher, LoadOrStore, Plain,
         Record, ShardedMap, Snapshot, Versioned, VersionedMode, default_shard_count,
@@ -199,16 +228,93 @@ pub mod __private {
     pub trait KeyType: sealed::Sealed {}
     impl<T: Hash + Eq + Clone + Debug> KeyType for T {}
 
-    /// The `hasher = ...` type must build hashers, be constructible and be cloneable.
+    /// What the map needs of each type parameter of a generic record; the macro adds it to the
+    /// map's bounds, so a use with a parameter that breaks it gets this message, once.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` cannot be a type argument of a mapsafe record: it must be \
+                   `Send + Sync + 'static`",
+        label = "not `Send + Sync + 'static`",
+        note = "a `#[concurrent_map]` map owns its records and shares them between threads: use \
+                owned, thread-safe types (e.g. `String` for `&str`, `Arc` for `Rc`, `Mutex` for \
+                `RefCell`)"
+    )]
+    pub trait RecordParam: sealed::Sealed + Send + Sync + 'static {}
+    impl<T: Send + Sync + 'static> RecordParam for T {}
+
+    /// What the map needs of the `#[key]` field's type (the engine's `Record::Key` bounds).
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` cannot be a mapsafe key: the `#[key]` field must be \
+                   `Hash + Eq + Clone + Debug + Send + Sync + 'static`",
+        label = "this key type is missing a trait the map needs",
+        note = "derive them: `#[derive(Clone, Debug, PartialEq, Eq, Hash)]`; `Debug` is how \
+                `verify_consistency` names a broken key"
+    )]
+    pub trait RecordKey:
+        sealed::Sealed + Hash + Eq + Clone + Debug + Send + Sync + 'static
+    {
+    }
+    impl<T: Hash + Eq + Clone + Debug + Send + Sync + 'static> RecordKey for T {}
+
+    /// The `hasher = ...` type must build hashers, be constructible and cloneable, and be
+    /// shared by the threads that share the map.
     #[diagnostic::on_unimplemented(
         message = "`{Self}` cannot be the hasher of a mapsafe map: it must be \
-                   `BuildHasher + Default + Clone`",
+                   `BuildHasher + Default + Clone + Send + Sync`",
         label = "given in `hasher = ...`",
         note = "use e.g. `std::hash::RandomState` or \
                 `std::hash::BuildHasherDefault<YourHasher>`"
     )]
     pub trait MapHasher: sealed::Sealed {}
     impl<T: BuildHasher + Default + Clone> MapHasher for T {}
+
+    // `Send` and `Sync` are checked apart from `MapHasher`: for a hasher that holds, say, an
+    // `Rc`, rustc would report the `Rc` instead of `MapHasher`'s message. The probe below picks
+    // `thread_safety` at compile time (by autoref: the first impl wins where its bound holds)
+    // and the answer's type carries the message.
+
+    /// Asks whether `T` is `Send + Sync`: `(&HasherProbe::<T>::NEW).thread_safety()`.
+    #[allow(missing_debug_implementations)]
+    pub struct HasherProbe<T: ?Sized>(
+        core::marker::PhantomData<fn() -> core::marker::PhantomData<T>>,
+    );
+    impl<T: ?Sized> HasherProbe<T> {
+        /// The probe.
+        pub const NEW: Self = HasherProbe(core::marker::PhantomData);
+    }
+    /// The probe's answer for a `Send + Sync` hasher.
+    #[derive(Debug)]
+    pub struct HasherIsThreadSafe;
+    /// The probe's answer for any other hasher.
+    #[derive(Debug)]
+    pub struct HasherIsNotThreadSafe;
+    /// Chosen where `T: Send + Sync`.
+    pub trait ThreadSafeHasher {
+        /// The answer.
+        fn thread_safety(&self) -> HasherIsThreadSafe {
+            HasherIsThreadSafe
+        }
+    }
+    impl<T: ?Sized + Send + Sync> ThreadSafeHasher for HasherProbe<T> {}
+    /// Chosen otherwise (one autoref further).
+    pub trait NotThreadSafeHasher {
+        /// The answer.
+        fn thread_safety(&self) -> HasherIsNotThreadSafe {
+            HasherIsNotThreadSafe
+        }
+    }
+    impl<T: ?Sized> NotThreadSafeHasher for &HasherProbe<T> {}
+    /// The probe's answer must be yes.
+    #[diagnostic::on_unimplemented(
+        message = "the hasher of a mapsafe map must be `Send + Sync`",
+        label = "this hasher is not `Send + Sync`",
+        note = "every thread that uses the map hashes with it: hold its state in thread-safe \
+                types (e.g. `Arc` instead of `Rc`, an atomic instead of `Cell`), or use \
+                `std::hash::RandomState`"
+    )]
+    pub trait HasherSendSync {}
+    impl HasherSendSync for HasherIsThreadSafe {}
+    /// Compiles only if the probe said `Send + Sync`.
+    pub fn assert_hasher_send_sync<A: HasherSendSync>(_: A) {}
 
     /// The `consistency_test = ...` function must build a record from `(key, nonce)`.
     #[diagnostic::on_unimplemented(

@@ -24,6 +24,20 @@ pub struct Item {
     price: u64,
 }
 
+/// A generic record with a const parameter and a where-clause.
+#[concurrent_map(versioned)]
+#[derive(Clone, Debug)]
+pub struct Cached<V, const N: usize>
+where
+    V: Clone,
+{
+    /// Its key.
+    #[key]
+    pub id: u64,
+    /// Its values.
+    pub values: [V; N],
+}
+
 /// A record that is neither `Clone` nor `Debug` and has nothing but its key.
 #[concurrent_map]
 pub(crate) struct Tag {
@@ -46,6 +60,12 @@ fn strictly_linted_maps_work() {
         }),
         Some(4)
     );
+    let cached = CachedMap::<String, 2>::new();
+    let _ = cached.insert(Cached {
+        id: 1,
+        values: ["a".into(), "b".into()],
+    });
+    assert_eq!(cached.read(&1, |c| c.values.len()), Some(2));
     let tags = TagMap::new();
     assert!(tags.insert(Tag { name: "x" }).is_none());
     assert!(tags.contains_key("x"));

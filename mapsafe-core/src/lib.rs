@@ -24,6 +24,8 @@ pub mod check;
 mod clock;
 mod convert;
 mod entry;
+#[doc(hidden)]
+pub mod generated;
 mod hasher;
 mod map;
 mod pass;

@@ -1,10 +1,10 @@
 //! The attribute arguments: `#[concurrent_map(shards = 32, versioned, name = ..., hasher = ...,
-//! consistency_test = ...)]`. Every argument keeps its span so later errors can point at it.
+//! consistency_test = ..., crate = ...)]`. Every argument keeps its span so later errors can point at it.
 
 use proc_macro2::{Span, TokenStream, TokenTree};
 use syn::meta::ParseNestedMeta;
 use syn::parse::{ParseStream, Parser};
-use syn::{Ident, LitInt, Path, Token, Type};
+use syn::{Ident, LitInt, LitStr, Path, Token, Type};
 
 use crate::ctxt::Ctxt;
 
@@ -12,8 +12,21 @@ use crate::ctxt::Ctxt;
 /// runtime crate; `tests/generated_map.rs` checks that the two agree).
 pub(crate) const MAX_SHARDS: u64 = 1024;
 
+/// `shards = N`.
+pub(crate) const SHARDS: &str = "shards";
+/// `versioned`.
+pub(crate) const VERSIONED: &str = "versioned";
+/// `name = Ident`.
+pub(crate) const NAME: &str = "name";
+/// `hasher = Path`.
+pub(crate) const HASHER: &str = "hasher";
+/// `consistency_test = path`.
+pub(crate) const CONSISTENCY_TEST: &str = "consistency_test";
+/// `crate = path`.
+pub(crate) const CRATE: &str = "crate";
+
 /// The accepted argument names, in the order the documentation lists them.
-pub(crate) const ACCEPTED: &[&str] = &["shards", "versioned", "name", "hasher", "consistency_test"];
+pub(crate) const ACCEPTED: &[&str] = &[SHARDS, VERSIONED, NAME, HASHER, CONSISTENCY_TEST, CRATE];
 
 /// The parsed arguments. Anything absent takes its documented default.
 #[derive(Default)]
@@ -23,6 +36,8 @@ pub(crate) struct Args {
     pub(crate) name: Option<Ident>,
     pub(crate) hasher: Option<Type>,
     pub(crate) consistency_test: Option<Path>,
+    /// The path of the facade, where a crate re-exports or renames mapsafe.
+    pub(crate) krate: Option<Path>,
 }
 
 /// `shards = N`, already checked to be a power of two in `1..=1024`.
@@ -54,11 +69,12 @@ impl Args {
         };
         let name = ident.to_string();
         let duplicate = match name.as_str() {
-            "shards" => self.shards.is_some(),
-            "versioned" => self.versioned.is_some(),
-            "name" => self.name.is_some(),
-            "hasher" => self.hasher.is_some(),
-            "consistency_test" => self.consistency_test.is_some(),
+            SHARDS => self.shards.is_some(),
+            VERSIONED => self.versioned.is_some(),
+            NAME => self.name.is_some(),
+            HASHER => self.hasher.is_some(),
+            CONSISTENCY_TEST => self.consistency_test.is_some(),
+            CRATE => self.krate.is_some(),
             _ => {
                 cx.error(ident, unknown_message(&name));
                 skip_value(meta.input);
@@ -71,7 +87,7 @@ impl Args {
             return;
         }
         match name.as_str() {
-            "versioned" => {
+            VERSIONED => {
                 if !at_end(meta.input) {
                     let value = skip_value(meta.input);
                     cx.error(
@@ -82,13 +98,13 @@ impl Args {
                 }
                 self.versioned = Some(ident.span());
             }
-            "shards" => {
-                if let Some(value) = value_tokens(cx, meta, "shards", "32") {
+            SHARDS => {
+                if let Some(value) = value_tokens(cx, meta, SHARDS, "32") {
                     self.shards = parse_shards(cx, value);
                 }
             }
-            "name" => {
-                if let Some(value) = value_tokens(cx, meta, "name", "OrderStore") {
+            NAME => {
+                if let Some(value) = value_tokens(cx, meta, NAME, "OrderStore") {
                     match syn::parse2::<Ident>(value.clone()) {
                         Ok(ident) => self.name = Some(ident),
                         Err(_) => cx.error(
@@ -101,8 +117,8 @@ impl Args {
                     }
                 }
             }
-            "hasher" => {
-                if let Some(value) = value_tokens(cx, meta, "hasher", "std::hash::RandomState") {
+            HASHER => {
+                if let Some(value) = value_tokens(cx, meta, HASHER, "std::hash::RandomState") {
                     match syn::parse2::<Type>(value.clone()) {
                         Ok(ty @ Type::Path(_)) => self.hasher = Some(ty),
                         _ => cx.error(
@@ -115,8 +131,8 @@ impl Args {
                     }
                 }
             }
-            "consistency_test" => {
-                if let Some(value) = value_tokens(cx, meta, "consistency_test", "make_order") {
+            CONSISTENCY_TEST => {
+                if let Some(value) = value_tokens(cx, meta, CONSISTENCY_TEST, "make_order") {
                     match syn::parse2::<Path>(value.clone()) {
                         Ok(path) => self.consistency_test = Some(path),
                         Err(_) => cx.error(
@@ -125,6 +141,25 @@ impl Args {
                                 "`consistency_test` must name a function \
                                  `fn(key: u64, nonce: u64) -> Record` by its path, found \
                                  `{value}`: write e.g. `consistency_test = make_record`"
+                            ),
+                        ),
+                    }
+                }
+            }
+            CRATE => {
+                if let Some(value) = value_tokens(cx, meta, CRATE, "::my_crate::mapsafe") {
+                    // serde's `crate = "..."` spelling is accepted too.
+                    let path = match syn::parse2::<LitStr>(value.clone()) {
+                        Ok(lit) => lit.parse::<Path>(),
+                        Err(_) => syn::parse2::<Path>(value.clone()),
+                    };
+                    match path {
+                        Ok(path) => self.krate = Some(path),
+                        Err(_) => cx.error(
+                            &value,
+                            format!(
+                                "`crate` must be the path mapsafe is reachable under, found \
+                                 `{value}`: write e.g. `crate = ::my_crate::mapsafe`"
                             ),
                         ),
                     }

@@ -1,7 +1,7 @@
 //! A typed model of the annotated struct. It borrows from syn's tree so that every error can
 //! point at the user's own tokens.
 
-use syn::{Attribute, Data, DeriveInput, Fields, Ident, Meta, Type, Visibility};
+use syn::{Attribute, Data, DeriveInput, Fields, Generics, Ident, Meta, Type, Visibility};
 
 use crate::ctxt::Ctxt;
 
@@ -9,6 +9,8 @@ use crate::ctxt::Ctxt;
 pub(crate) struct Input<'a> {
     pub(crate) ident: &'a Ident,
     pub(crate) vis: &'a Visibility,
+    /// Type and const parameters with their bounds and where-clause (never lifetimes).
+    pub(crate) generics: &'a Generics,
     pub(crate) fields: Vec<Field<'a>>,
 }
 
@@ -62,20 +64,23 @@ impl<'a> Input<'a> {
                 return None;
             }
         };
-        let generics = &input.generics;
-        if generics.lifetimes().next().is_some() {
+        if let Some(packed) = input.attrs.iter().find_map(repr_packed) {
             cx.error(
-                generics,
-                "a `#[concurrent_map]` record must be `'static`, so it cannot borrow: own the \
-                 data instead (e.g. `String` for `&'a str`, `Arc<T>` for `&'a T`)",
+                packed,
+                "a `#[concurrent_map]` record cannot be `#[repr(packed)]`: `update` hands out a \
+                 `&mut` to each field, and a packed struct's fields may be unaligned; remove \
+                 `packed` (`#[repr(C)]` alone keeps a fixed layout)",
             );
             return None;
         }
-        if !generics.params.is_empty() || generics.where_clause.is_some() {
+        let generics = &input.generics;
+        if let Some(lifetime) = generics.lifetimes().next() {
             cx.error(
-                generics,
-                "`#[concurrent_map]` does not support generic structs: write a struct with \
-                 concrete field types (one map type per record type)",
+                lifetime,
+                "a `#[concurrent_map]` record cannot have lifetime parameters: the map owns its \
+                 records and shares them between threads for as long as it lives, so a record \
+                 must be `'static`; own the data instead (e.g. `String` for `&'a str`, `Arc<T>` \
+                 for `&'a T`)",
             );
             return None;
         }
@@ -86,6 +91,7 @@ impl<'a> Input<'a> {
         Some(Input {
             ident: &input.ident,
             vis: &input.vis,
+            generics,
             fields,
         })
     }
@@ -126,6 +132,20 @@ impl<'a> Field<'a> {
             cfgs,
         })
     }
+}
+
+/// The `packed` in `#[repr(packed)]`, `#[repr(packed(N))]` or `#[repr(C, packed)]`.
+fn repr_packed(attr: &Attribute) -> Option<proc_macro2::Ident> {
+    let Meta::List(list) = &attr.meta else {
+        return None;
+    };
+    if !list.path.is_ident("repr") {
+        return None;
+    }
+    list.tokens.clone().into_iter().find_map(|tt| match tt {
+        proc_macro2::TokenTree::Ident(ident) if ident == "packed" => Some(ident),
+        _ => None,
+    })
 }
 
 /// `#[key]`, in any form (`#[key(...)]` and `#[key = ...]` are errors, but still the key).

@@ -18,6 +18,8 @@ mod expand;
 mod valid;
 
 #[cfg(test)]
+mod expansions;
+#[cfg(test)]
 mod tests;
 
 /// Turns a struct with named fields and one `#[key]` field into a typed sharded concurrent map.
@@ -28,7 +30,7 @@ pub fn concurrent_map(args: TokenStream, input: TokenStream) -> TokenStream {
 }
 
 /// The whole macro on `proc_macro2` tokens, so it can run outside the compiler (in tests and to
-/// produce `examples/orders-expanded.rs`). Never panics: every problem becomes a
+/// produce the committed expansions). Never panics: every problem becomes a
 /// `compile_error!` beside the struct, re-emitted so the user's other code still resolves.
 pub(crate) fn concurrent_map_impl(args: TokenStream2, input: TokenStream2) -> TokenStream2 {
     let derive = match syn::parse2::<DeriveInput>(input.clone()) {

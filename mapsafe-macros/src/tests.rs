@@ -1,12 +1,9 @@
-//! Unit tests of the whole expansion on `proc_macro2` tokens, and the generator of
-//! `examples/orders-expanded.rs`.
-
-use std::path::Path;
-use std::process::{Command, Stdio};
+//! Unit tests of the whole expansion on `proc_macro2` tokens.
 
 use proc_macro2::TokenStream;
 
 use crate::concurrent_map_impl;
+use crate::expansions::ORDER;
 
 fn run(args: &str, input: &str) -> String {
     let args: TokenStream = args.parse().expect("test arguments are tokens");
@@ -29,16 +26,6 @@ fn errors(expansion: &str) -> Vec<String> {
         .collect()
 }
 
-const ORDER: &str = "
-    #[derive(Clone, Debug, PartialEq)]
-    pub struct Order {
-        #[key]
-        pub id: u64,
-        pub status: Status,
-        pub updated_at: u64,
-    }
-";
-
 #[test]
 fn a_valid_struct_expands_without_errors() {
     let out = run("shards = 32, versioned", ORDER);
@@ -53,13 +40,25 @@ fn a_valid_struct_expands_without_errors() {
 }
 
 #[test]
-fn plain_maps_have_no_versioned_methods() {
+fn plain_maps_hide_their_versioned_methods_behind_an_unmet_bound() {
     let out = run("", ORDER);
     assert!(errors(&out).is_empty(), "{out}");
     assert!(out.contains(":: Plain"));
-    for method in ["fn version", "fn get_versioned", "fn compare_and_swap"] {
-        assert!(!out.contains(method), "{method} on a plain map");
+    for method in ["version", "get_versioned", "compare_and_swap"] {
+        let attributes = method_attributes(&out, method);
+        assert!(
+            attributes.contains("# [doc (hidden)]"),
+            "{method}: {attributes}"
+        );
     }
+    let bound =
+        "for < 'c > :: mapsafe :: __private :: Plain : :: mapsafe :: __private :: VersionedOnly";
+    assert_eq!(out.matches(bound).count(), 3, "{out}");
+    let out = run("versioned", ORDER);
+    assert!(
+        !out.contains("# [doc (hidden)] # [inline] pub fn version"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -131,6 +130,7 @@ fn malformed_input_never_panics() {
         "struct T(#[key] u8);",
         "struct U;",
         "struct G<T> { #[key] a: T }",
+        "struct G<'a, T: Clone = u8, const N: usize = 2> where T: Copy { #[key] a: [T; N] }",
         "struct K { #[key(x)] a: u8, #[key = 1] b: u8, #[key] #[key] c: u8 }",
         "struct C { #[cfg(x)] #[key] a: u8 }",
         "struct S { #[key] a: Box<Self>, b: Option<Box<Self>> }",
@@ -177,11 +177,92 @@ fn misplaced_or_doubled_keys_are_errors() {
     assert!(args[0].contains("`#[key]` takes no arguments"), "{args:?}");
     let cfg = errors(&run("", "struct K { #[cfg(x)] #[key] a: u8 }"));
     assert!(cfg[0].contains("cannot be under `#[cfg(...)]`"), "{cfg:?}");
-    let generic = errors(&run("", "struct G<T> { #[key] a: T }"));
+    let borrowing = errors(&run("", "struct G<'a> { #[key] a: &'a str }"));
     assert!(
-        generic[0].contains("does not support generic structs"),
-        "{generic:?}"
+        borrowing[0].contains("cannot have lifetime parameters"),
+        "{borrowing:?}"
     );
+}
+
+#[test]
+fn packed_records_are_refused_at_packed() {
+    for repr in ["packed", "packed(2)", "C, packed"] {
+        let out = run(
+            "",
+            &format!("#[repr({repr})] struct P {{ #[key] id: u64, n: u8 }}"),
+        );
+        let errors = errors(&out);
+        assert_eq!(errors.len(), 1, "{repr}: {errors:?}");
+        assert!(
+            errors[0].contains("cannot be `#[repr(packed)]`"),
+            "{errors:?}"
+        );
+        assert!(!out.contains("struct PMap"), "{out}");
+    }
+    assert!(errors(&run("", "#[repr(C)] struct P { #[key] id: u64 }")).is_empty());
+}
+
+#[test]
+fn the_view_keeps_its_lifetime_when_every_field_is_configured_out() {
+    let out = run(
+        "",
+        "struct C { #[key] id: u8, #[cfg(a)] x: u8, #[cfg(b)] #[cfg(c)] y: u8 }",
+    );
+    assert!(
+        out.contains(
+            "# [cfg (not (any (all (a) , all (b , c))))] _record : :: core :: marker :: PhantomData"
+        ),
+        "{out}"
+    );
+    let out = run("", "struct C { #[key] id: u8, #[cfg(a)] x: u8, y: u8 }");
+    assert!(
+        !out.contains("_record"),
+        "a field in every build holds it: {out}"
+    );
+}
+
+/// The attributes written right before `pub fn {method}` in an expansion.
+fn method_attributes<'e>(expansion: &'e str, method: &str) -> &'e str {
+    let at = expansion
+        .find(&format!("pub fn {method} "))
+        .unwrap_or_else(|| panic!("no method `{method}` in {expansion}"));
+    let before = &expansion[..at];
+    let start = before.rfind(['}', ';']).map_or(0, |i| i + 1);
+    &before[start..]
+}
+
+#[test]
+fn every_method_that_can_panic_reports_the_callers_line() {
+    let out = run("versioned", ORDER);
+    for method in [
+        "contains_key",
+        "get",
+        "read",
+        "insert",
+        "load_or_store",
+        "update",
+        "remove",
+        "retain",
+        "clear",
+        "snapshot",
+        "verify_consistency",
+        "get_versioned",
+        "compare_and_swap",
+    ] {
+        let attributes = method_attributes(&out, method);
+        assert!(
+            attributes.contains("# [track_caller]"),
+            "{method}: {attributes}"
+        );
+    }
+    // Lock-free, so they cannot meet the re-entrancy panic.
+    for method in ["len", "is_empty", "shard_count", "version"] {
+        let attributes = method_attributes(&out, method);
+        assert!(
+            !attributes.contains("track_caller"),
+            "{method}: {attributes}"
+        );
+    }
 }
 
 #[test]
@@ -214,211 +295,41 @@ fn method_type_parameters_avoid_the_users_names() {
     assert!(out.contains("fn read < MapsafeQ , MapsafeT >"), "{out}");
     let out = run("", ORDER);
     assert!(out.contains("fn read < Q , T >"), "{out}");
-}
-
-// ---- examples/orders-expanded.rs ------------------------------------------------------------
-
-const EXPANDED_HEADER: &str = "\
-//! What `#[concurrent_map(shards = 32, versioned)]` generates for the `Order` record of the design
-//! contract, written out so it can be read without tools. The input was:
-//!
-//! ```ignore
-//! #[concurrent_map(shards = 32, versioned)]
-//! #[derive(Clone, Debug, PartialEq)]
-//! pub struct Order {
-//!     #[key]
-//!     pub id: u64,
-//!     pub status: Status,
-//!     pub updated_at: u64,
-//! }
-//! ```
-//!
-//! Generated by the test `orders_expanded_is_current` in `mapsafe-macros/src/tests.rs`, which
-//! fails when this file is stale. Do not edit it by hand; regenerate it with
-//! `MAPSAFE_BLESS=1 cargo test -p mapsafe-macros orders_expanded`.
-//!
-//! It compiles and runs as it stands: `cargo run --example orders-expanded`.
-//!
-//! A note on the `for<'c> T: Trait` bounds: they hold for every valid record, and written
-//! higher-ranked they are checked where the map is used instead of here. A record that breaks one
-//! (a field that is not `Send`, a key that is not `Hash`) is then reported once, by the
-//! assertions in the `const _` block at the end, at the field the user wrote, instead of by every
-//! generated item.
-
-/// Where an order is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Status {
-    /// Accepted, not yet shipped.
-    Placed,
-    /// On its way.
-    Shipped,
-    /// Arrived.
-    Delivered,
-}
-
-// ---- everything below up to `main` is the expansion ----
-";
-
-const EXPANDED_MAIN: &str = "
-// ---- end of the expansion ----
-
-fn main() {
-    let orders = OrderMap::new();
-    let _ = orders.insert(Order {
-        id: 1,
-        status: Status::Placed,
-        updated_at: 1,
-    });
-    let seen = orders.get_versioned(&1).expect(\"just inserted\");
-    let shipped = Order {
-        status: Status::Shipped,
-        updated_at: 2,
-        ..seen.value
-    };
-    let revision = orders
-        .compare_and_swap(seen.version, shipped)
-        .expect(\"no other writer\");
-    orders.update(&1, |order| {
-        *order.status = Status::Delivered;
-        *order.updated_at = 3;
-    });
-    println!(\"{orders:?}: revision {revision} then {}\", orders.version());
-    println!(\"{:?}\", orders.get(&1));
-    println!(\"{}\", orders.verify_consistency().expect(\"consistent\"));
-}
-";
-
-/// The committed expansion of DESIGN.md's `Order`, formatted by the toolchain's `rustfmt`.
-fn orders_expanded() -> String {
-    let generated = run("shards = 32, versioned", ORDER);
-    let source = format!("{EXPANDED_HEADER}\n{generated}\n{EXPANDED_MAIN}");
-    let formatted = rustfmt(&source);
-    let out: String = formatted.lines().map(doc_attr_to_comment).fold(
-        String::with_capacity(formatted.len()),
-        |mut out, line| {
-            out.push_str(&line);
-            out.push('\n');
-            out
-        },
-    );
-    let out = space_items(&out);
-    // A second pass settles anything the rewrites changed.
-    rustfmt(&out)
-}
-
-fn rustfmt(source: &str) -> String {
-    let rustfmt = std::env::var("RUSTFMT").unwrap_or_else(|_| "rustfmt".to_string());
-    let mut child = Command::new(rustfmt)
-        .args(["--edition", "2024", "--emit", "stdout", "--quiet"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("rustfmt runs (it ships with the toolchain)");
-    let mut stdin = child.stdin.take().expect("piped stdin");
-    let source = source.to_string();
-    let writer = std::thread::spawn(move || {
-        use std::io::Write;
-        stdin.write_all(source.as_bytes())
-    });
-    let output = child.wait_with_output().expect("rustfmt finishes");
-    writer
-        .join()
-        .expect("writer thread")
-        .expect("rustfmt reads its input");
-    assert!(output.status.success(), "rustfmt failed");
-    String::from_utf8(output.stdout).expect("rustfmt writes UTF-8")
-}
-
-/// `#[doc = " text"]` -> `/// text`, wrapped at 100 columns, so the generated docs read as
-/// they would be written.
-fn doc_attr_to_comment(line: &str) -> String {
-    let trimmed = line.trim_start();
-    let indent = &line[..line.len() - trimmed.len()];
-    let text = if let Some(raw) = trimmed
-        .strip_prefix("#[doc = r\"")
-        .and_then(|rest| rest.strip_suffix("\"]"))
-    {
-        raw.to_string()
-    } else if let Some(text) = trimmed
-        .strip_prefix("#[doc = \"")
-        .and_then(|rest| rest.strip_suffix("\"]"))
-        .and_then(unescape)
-    {
-        text
-    } else {
-        return line.to_string();
-    };
-    let width = 100 - indent.len() - 4;
-    let mut out = Vec::new();
-    for paragraph in text.split('\n') {
-        let mut current = String::new();
-        for word in paragraph.split(' ').filter(|w| !w.is_empty()) {
-            if !current.is_empty() && current.len() + 1 + word.len() > width {
-                out.push(format!("{indent}/// {current}"));
-                current.clear();
-            }
-            if !current.is_empty() {
-                current.push(' ');
-            }
-            current.push_str(word);
-        }
-        if current.is_empty() {
-            out.push(format!("{indent}///"));
-        } else {
-            out.push(format!("{indent}/// {current}"));
-        }
-    }
-    out.join("\n")
-}
-
-/// A blank line after each item or method that closes with `}`, as a person would write it.
-fn space_items(source: &str) -> String {
-    let lines: Vec<&str> = source.lines().collect();
-    let mut out = String::with_capacity(source.len() + lines.len());
-    for (i, line) in lines.iter().enumerate() {
-        out.push_str(line);
-        out.push('\n');
-        let closes = matches!(line.trim(), "}" | "};");
-        let next = lines.get(i + 1).map_or("", |next| next.trim());
-        if closes && !next.is_empty() && !next.starts_with('}') && !next.starts_with(')') {
-            out.push('\n');
-        }
-    }
-    out
-}
-
-/// The value of a string literal's body, for the escapes `quote` produces; `None` for others.
-fn unescape(body: &str) -> Option<String> {
-    let mut out = String::with_capacity(body.len());
-    let mut chars = body.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        match chars.next()? {
-            'n' => out.push('\n'),
-            '"' => out.push('"'),
-            '\'' => out.push('\''),
-            '\\' => out.push('\\'),
-            _ => return None,
-        }
-    }
-    Some(out)
+    let out = run("", "struct G<Q, T> { #[key] id: u8, q: Q, t: T }");
+    assert!(errors(&out).is_empty(), "{out}");
+    assert!(out.contains("fn read < MapsafeQ , MapsafeT >"), "{out}");
 }
 
 #[test]
-fn orders_expanded_is_current() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/orders-expanded.rs");
-    let expected = orders_expanded();
-    if std::env::var_os("MAPSAFE_BLESS").is_some() {
-        std::fs::write(&path, &expected).expect("write examples/orders-expanded.rs");
-        return;
+fn crate_names_the_facade_in_every_path_and_link() {
+    for arg in ["crate = renamed", "crate = \"renamed\""] {
+        let out = run(&format!("{arg}, versioned"), ORDER);
+        assert!(errors(&out).is_empty(), "{out}");
+        assert!(out.contains("renamed :: __private :: ShardedMap"), "{out}");
+        assert!(out.contains("(renamed::ShardedMap::update)"), "{out}");
+        assert!(!out.contains("mapsafe ::"), "{arg}: {out}");
     }
-    let committed = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(
-        committed == expected,
-        "examples/orders-expanded.rs is stale: regenerate it with \
-         `MAPSAFE_BLESS=1 cargo test -p mapsafe-macros orders_expanded`"
+    let bad = errors(&run("crate = 1", ORDER));
+    assert!(bad[0].contains("`crate` must be the path"), "{bad:?}");
+}
+
+#[test]
+fn a_generic_record_gives_a_map_with_the_same_parameters() {
+    let out = run(
+        "",
+        "struct C<V: Clone = u8, const N: usize = 2> where V: Default { #[key] id: u8, v: [V; N] }",
     );
+    assert!(errors(&out).is_empty(), "{out}");
+    for expected in [
+        "struct CMap < V : Clone = u8 , const N : usize = 2 >",
+        "impl < V : Clone , const N : usize > CMap < V , N >",
+        "impl < V : Clone , const N : usize > :: mapsafe :: __private :: Record for C < V , N >",
+        "type Mut < 'a > = CMut < 'a , V , N >",
+        "V : :: mapsafe :: __private :: RecordParam ,",
+        "where V : Default ,",
+    ] {
+        assert!(out.contains(expected), "{expected}: {out}");
+    }
+    // `[V; N]` names the parameters, so it is checked through the map's bounds, not here.
+    assert!(!out.contains("assert_field_send :: < [V ; N] >"), "{out}");
 }

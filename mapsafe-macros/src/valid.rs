@@ -17,6 +17,18 @@ pub(crate) fn check<'i, 'a>(
         // Generate under the default name, so the clash is reported once.
         args.name = None;
     }
+    let generic = !input.generics.params.is_empty();
+    if let Some(path) = args.consistency_test.take_if(|_| generic) {
+        cx.error(
+            path,
+            format!(
+                "`consistency_test` needs a record without type or const parameters: the \
+                 generated test runs one concrete map; run `mapsafe::check` on `{}Map<...>` at \
+                 the types you use instead",
+                input.ident
+            ),
+        );
+    }
     let mut keys = input.keys();
     let Some(key) = keys.next() else {
         cx.error(

@@ -1,10 +1,12 @@
 use mapsafe::concurrent_map;
 
 #[concurrent_map]
-pub struct Order<S> {
+#[derive(Clone, Debug)]
+#[repr(C, packed)]
+pub struct Order {
     #[key]
     pub id: u64,
-    pub status: S,
+    pub status: u32,
 }
 
 fn main() {}
