@@ -52,6 +52,9 @@ pub enum Entry<'a, R: Record, M: Mode> {
 pub struct OccupiedEntry<'a, R: Record, M: Mode> {
     slot: Slot<'a, R, M>,
     bucket: usize,
+    /// The revision of this entry's write, once it has made one: an `entry` call changes its
+    /// record as one write, so later changes in the same call share it.
+    written: Option<u64>,
 }
 
 /// A slot with no record, inside an [`Entry`] closure.
@@ -132,31 +135,43 @@ impl<'a, R: Record, M: Mode> OccupiedEntry<'a, R, M> {
     }
 
     /// A mutable view of the record (everything but its key). On a versioned map this is a
-    /// write and takes a fresh revision, as `update` does.
+    /// write and takes a fresh revision, as `update` does; later changes through the same
+    /// entry share that revision (one `entry` call is one write to its record).
     pub fn get_mut(&mut self) -> R::Mut<'_> {
         self.get_mut_revised().0
     }
 
     /// `get_mut`, also returning the write's revision.
     pub(crate) fn get_mut_revised(&mut self) -> (R::Mut<'_>, u64) {
-        let revision = self.slot.begin_write();
-        self.slot.slot.note(|p| &p.updates, 1);
-        let stored = self.stored_mut();
-        stored.revision = M::revision(revision);
-        (stored.record.as_mut(), revision)
+        let revision = self.write(|p| &p.updates);
+        (self.stored_mut().record.as_mut(), revision)
     }
 
     /// [`get_mut`](Self::get_mut) for the rest of the closure.
-    pub fn into_mut(self) -> R::Mut<'a> {
-        let revision = self.slot.begin_write();
-        self.slot.slot.note(|p| &p.updates, 1);
-        let stored = self
-            .slot
+    pub fn into_mut(mut self) -> R::Mut<'a> {
+        self.write(|p| &p.updates);
+        self.slot
             .table
             .get_bucket_mut(self.bucket)
-            .expect("mapsafe bug: an occupied entry lost its bucket");
-        stored.revision = M::revision(revision);
-        stored.record.as_mut()
+            .expect("mapsafe bug: an occupied entry lost its bucket")
+            .record
+            .as_mut()
+    }
+
+    /// Starts this entry's write if it has not made one yet (a fresh revision, and any open
+    /// pass served first) and returns its revision.
+    fn write(
+        &mut self,
+        counter: fn(&crate::probes::ShardProbes) -> &core::sync::atomic::AtomicU64,
+    ) -> u64 {
+        if let Some(revision) = self.written {
+            return revision;
+        }
+        let revision = self.slot.begin_write();
+        self.slot.slot.note(counter, 1);
+        self.stored_mut().revision = M::revision(revision);
+        self.written = Some(revision);
+        revision
     }
 
     /// Replaces the record and returns the old one.
@@ -180,11 +195,11 @@ impl<'a, R: Record, M: Mode> OccupiedEntry<'a, R, M> {
                 record.key()
             );
         }
-        let revision = self.slot.begin_write();
-        self.slot.slot.note(|p| &p.inserts, 1);
-        let stored = self.stored_mut();
-        stored.revision = M::revision(revision);
-        (mem::replace(&mut stored.record, record), revision)
+        let revision = self.write(|p| &p.inserts);
+        (
+            mem::replace(&mut self.stored_mut().record, record),
+            revision,
+        )
     }
 
     /// Removes the record and returns it.
@@ -281,8 +296,10 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
     /// key in one call (dashmap's `entry`, without the guard). The [`Entry`] cannot leave the
     /// closure, and the lookup is by `&Q`, so a hit allocates no owned key.
     ///
-    /// Each write through the entry takes effect as it is made (a fresh revision each, on a
-    /// versioned map); a panic in `f` keeps the writes already made, like `update`.
+    /// The changes made to a present record through the entry are one write: the first takes
+    /// a fresh revision (on a versioned map) and the rest share it, so no snapshot sees part
+    /// of them. Removing the record is a write of its own. A panic in `f` keeps the changes
+    /// already made, like `update`.
     ///
     /// # Panics
     ///
@@ -325,7 +342,11 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
         };
         let matches = |found: &R::Key| found.borrow() == key;
         f(match bucket {
-            Some(bucket) => Entry::Occupied(OccupiedEntry { slot, bucket }),
+            Some(bucket) => Entry::Occupied(OccupiedEntry {
+                slot,
+                bucket,
+                written: None,
+            }),
             None => Entry::Vacant(VacantEntry {
                 slot,
                 hash,

@@ -137,6 +137,12 @@ fn entry_writes_take_fresh_revisions_and_reads_take_none() {
     assert!(!stock.entry(&2, |e| e.is_occupied()));
     assert_eq!(stock.version(), 2);
     assert_eq!(stock.get_versioned(&1).unwrap().version, 2);
+    // Several changes through one entry are one write: one revision.
+    stock.entry(&1, |e| {
+        *e.and_modify(|n| *n += 1).or_insert((1, 0)) += 1;
+    });
+    assert_eq!(stock.version(), 3);
+    assert_eq!(stock.get(&1), Some((1, 9)));
 }
 
 #[test]
