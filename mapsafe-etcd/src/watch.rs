@@ -56,6 +56,8 @@ pub struct Watch<'m, R: Record> {
     next_revision: u64,
     queue: VecDeque<Result<Change<R>, EtcdError>>,
     ended: bool,
+    /// How many times a member ended the stream and the watch was opened again.
+    reopened: u32,
 }
 
 impl<R: Record> core::fmt::Debug for Watch<'_, R> {
@@ -79,6 +81,7 @@ where
             next_revision: from_revision,
             queue: VecDeque::new(),
             ended: false,
+            reopened: 0,
         }
     }
 
@@ -86,6 +89,13 @@ where
     #[must_use]
     pub fn next_revision(&self) -> u64 {
         self.next_revision
+    }
+
+    /// How many times the serving member ended the stream and the watch resumed on a member.
+    #[doc(hidden)]
+    #[must_use]
+    pub fn reopened(&self) -> u32 {
+        self.reopened
     }
 
     /// Opens the stream on some member, retrying until the map's timeout.
@@ -175,7 +185,10 @@ where
                 }
                 // The member ended the stream or failed: resume on another from the next
                 // revision.
-                Ok(None) | Err(_) => self.stream = None,
+                Ok(None) | Err(_) => {
+                    self.stream = None;
+                    self.reopened += 1;
+                }
             }
         }
     }
