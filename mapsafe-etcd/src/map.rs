@@ -102,15 +102,31 @@ where
 {
     /// Connects to the cluster whose members answer at `endpoints` (`http://host:port` each; the
     /// client fails over between them) and keeps this map's records under `prefix`, which nothing
-    /// else should write. Checks that a member answers.
+    /// else should write. Checks that a member answers. Waits at most 5 s for a connection and
+    /// for each answer; see [`connect_with_timeout`](Self::connect_with_timeout).
     ///
     /// # Errors
     ///
     /// [`EtcdError::InvalidEndpoint`] for an endpoint that is not `http://host:port`, and
-    /// [`EtcdError::Unavailable`] when no member answers.
+    /// [`EtcdError::Unavailable`] or [`EtcdError::Timeout`] when no member answers.
     pub fn connect(endpoints: &[&str], prefix: &str) -> Result<Self, EtcdError> {
+        Self::connect_with_timeout(endpoints, prefix, transport::DEFAULT_TIMEOUT)
+    }
+
+    /// [`connect`](Self::connect), waiting at most `timeout` for a connection and for each
+    /// answer. A read that times out moves on to the next member; a write that times out is an
+    /// error (its outcome is unknown).
+    ///
+    /// # Errors
+    ///
+    /// As [`connect`](Self::connect).
+    pub fn connect_with_timeout(
+        endpoints: &[&str],
+        prefix: &str,
+        timeout: Duration,
+    ) -> Result<Self, EtcdError> {
         let map = EtcdMap {
-            transport: Transport::new(endpoints, transport::DEFAULT_TIMEOUT)?,
+            transport: Transport::new(endpoints, timeout)?,
             prefix: prefix.as_bytes().to_vec(),
             prefix_end: prefix_end(prefix.as_bytes()),
             attempts: DEFAULT_ATTEMPTS,
@@ -120,14 +136,6 @@ where
         };
         map.version()?;
         Ok(map)
-    }
-
-    /// Waits at most `timeout` for a connection and for each answer (default 5 s). A read that
-    /// times out moves on to the next member; a write that times out is an error.
-    #[must_use]
-    pub fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.transport.set_timeout(timeout);
-        self
     }
 
     /// How many times optimistic calls try before [`EtcdError::ConflictExhausted`] (default
@@ -312,7 +320,12 @@ where
                     kv.mod_revision,
                 ))
             }
-            None => unreachable!("etcd refused a create-only put on a key it reports absent"),
+            // The failure branch reads the key at the revision the compare saw it created.
+            None => Err(EtcdError::Rejected {
+                code: 0,
+                status: 200,
+                message: "etcd refused a create-only put on a key it reports absent".into(),
+            }),
         }
     }
 

@@ -168,11 +168,6 @@ impl Transport {
         })
     }
 
-    /// Sets the connect and answer timeout.
-    pub(crate) fn set_timeout(&mut self, timeout: Duration) {
-        self.timeout = timeout;
-    }
-
     /// The timeout of one request.
     pub(crate) fn timeout(&self) -> Duration {
         self.timeout
@@ -287,6 +282,7 @@ impl Transport {
         let body = body.to_string().into_bytes();
         let deadline = Instant::now() + self.timeout;
         let mut tried = Vec::new();
+        let mut timed_out = None;
         let count = self.endpoints.len();
         let mut round = 0_u32;
         loop {
@@ -302,7 +298,10 @@ impl Transport {
                         self.forget(endpoint);
                         self.preferred.store((at + 1) % count, Ordering::Relaxed);
                         match failure {
-                            Failure::NotSent(detail) => tried.push(detail),
+                            Failure::NotSent(detail) => {
+                                timed_out = None;
+                                tried.push(detail);
+                            }
                             Failure::Lost { timed_out, detail } if write => {
                                 return Err(if timed_out {
                                     EtcdError::Timeout {
@@ -318,7 +317,13 @@ impl Transport {
                                     }
                                 });
                             }
-                            Failure::Lost { detail, .. } => tried.push(detail),
+                            Failure::Lost {
+                                timed_out: late,
+                                detail,
+                            } => {
+                                timed_out = late.then(|| endpoint.url.clone());
+                                tried.push(detail);
+                            }
                             Failure::Answered(err) if err.is_transient() && !write => {
                                 tried.push(format!("{}: {err}", endpoint.url));
                             }
@@ -328,6 +333,12 @@ impl Transport {
                 }
             }
             if Instant::now() >= deadline {
+                if let Some(endpoint) = timed_out {
+                    return Err(EtcdError::Timeout {
+                        endpoint,
+                        timeout: self.timeout,
+                    });
+                }
                 return Err(EtcdError::Unavailable {
                     endpoints: self.names(),
                     detail: tried.last().cloned().unwrap_or_default(),

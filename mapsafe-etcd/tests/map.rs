@@ -210,6 +210,13 @@ fn snapshots_are_point_in_time_and_read_the_past_until_compaction() {
             }
         );
         assert!(map.snapshot_at(now.version()).is_ok());
+        assert!(
+            matches!(
+                map.snapshot_at(now.version() + 1_000),
+                Err(EtcdError::Rejected { .. })
+            ),
+            "a future revision is refused"
+        );
     });
 }
 
@@ -277,6 +284,30 @@ fn unreachable_endpoints_are_unavailable_errors_not_panics() {
         assert!(err.to_string().contains("unavailable"));
         let bad = EtcdMap::<Order>::connect(&["https://127.0.0.1:1"], "x/").unwrap_err();
         assert!(matches!(bad, EtcdError::InvalidEndpoint { .. }), "{bad:?}");
+    });
+}
+
+#[test]
+fn a_member_that_accepts_but_never_answers_is_a_timeout() {
+    within(30, || {
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let endpoint = format!("http://{}", silent.local_addr().unwrap());
+        // Accept connections and hold them open without a word.
+        std::thread::spawn(move || {
+            let held: Vec<_> = silent.incoming().collect();
+            drop(held);
+        });
+        let started = std::time::Instant::now();
+        let timeout = std::time::Duration::from_millis(300);
+        let err = EtcdMap::<Order>::connect_with_timeout(&[endpoint.as_str()], "x/", timeout)
+            .unwrap_err();
+        assert!(matches!(err, EtcdError::Timeout { .. }), "{err:?}");
+        assert!(err.is_transient());
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "took {:?}",
+            started.elapsed()
+        );
     });
 }
 
