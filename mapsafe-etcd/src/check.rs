@@ -35,7 +35,7 @@ use core::fmt::Debug;
 use std::sync::{RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
-use mapsafe_core::check::{EditFn, KeyOf, Target};
+use mapsafe_core::check::{CheckFailure, CheckReport, Checker, EditFn, KeyOf, Target};
 use mapsafe_core::{Conflict, LoadOrStore, Record};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -189,6 +189,55 @@ where
     fn decode_kv(&self, kv: &Kv) -> R {
         self.decode(kv)
             .unwrap_or_else(|err| panic!("mapsafe-etcd check: {err}"))
+    }
+}
+
+impl<R> EtcdMap<R>
+where
+    R: Record + Clone + PartialEq + Debug + Serialize + DeserializeOwned,
+    R::Key: Serialize + DeserializeOwned,
+{
+    /// Runs mapsafe's consistency checker on this map with `seed`: the same workload and the
+    /// same analysis as on the in-process map (see `mapsafe::check`), through etcd. The map's
+    /// prefix must be empty; use a fresh one per run.
+    ///
+    /// The checker's calls cannot fail, so etcd's failures become outcomes: reads are retried
+    /// (failing over) until a member answers; a write whose answer was lost is resolved after a
+    /// fence (a raft round trip that changes nothing) from the key's MVCC history, where the
+    /// checker's unique records show whether it landed and at which revision, and is sent again
+    /// if it did not. `retain` and `clear` run alone (no other checker call in this process runs
+    /// meanwhile), because the checker takes `retain`'s predicate calls as the instants records
+    /// are removed, and etcd removes them in a transaction sent after the predicate. Unresolvable:
+    /// two `remove`s of one version of which one lost its answer, a lost request still in flight
+    /// to the leader after the fence, compacted history, and writers outside this process.
+    ///
+    /// # Errors
+    ///
+    /// The checker's [`CheckFailure`] when the history is not linearizable (or a call could not
+    /// be completed within a minute: that surfaces as a worker's panic in the report).
+    ///
+    /// # Panics
+    ///
+    /// If the prefix is not empty.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// use mapsafe_core::check::{Checker, Config};
+    /// use mapsafe_etcd::EtcdMap;
+    ///
+    /// let map: EtcdMap<(u64, u64)> =
+    ///     EtcdMap::connect(&["http://127.0.0.1:2379"], "check-run-1/").unwrap();
+    /// let checker = Checker::new(|key, nonce| (key, nonce)).config(Config::new().threads(4));
+    /// let report = map.run_checker(&checker, 7).expect("etcd is linearizable");
+    /// println!("{report}");
+    /// ```
+    pub fn run_checker(
+        &self,
+        checker: &Checker<R>,
+        seed: u64,
+    ) -> Result<CheckReport, CheckFailure> {
+        checker.run_target(self, seed)
     }
 }
 

@@ -15,6 +15,16 @@
 //!
 //! Records must be serde types (the record is stored as JSON under `prefix` + its key as JSON).
 //!
+//! Where etcd makes a method mean something slightly different, its docs say so. In short:
+//! `update`, `transaction` and `retain` are optimistic and may run their closures more than once;
+//! etcd gives one revision per transaction (so keys written together share it); an
+//! [`EtcdError`] on a write means its outcome is unknown.
+//!
+//! The proof carries over: [`EtcdMap::run_checker`] runs mapsafe's consistency checker through
+//! etcd, and this crate's tests do so on one member and on three members while the member under
+//! the client is killed and restarted. [`local::LocalCluster`] starts throwaway members for such
+//! tests.
+//!
 //! ```no_run
 //! use mapsafe::{Conflict, concurrent_map};
 //! use mapsafe_etcd::EtcdMap;

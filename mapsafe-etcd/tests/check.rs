@@ -56,7 +56,7 @@ fn checker_finds_single_member_etcd_linearizable() {
         for seed in [first, first + 1] {
             let map = connect(&cluster, &format!("check-{seed:x}/"));
             let started = Instant::now();
-            match checker.run_target(&map, seed) {
+            match map.run_checker(&checker, seed) {
                 Ok(report) => {
                     println!(
                         "single member, seed {seed:#x}: {report} in {:?}",
@@ -94,7 +94,7 @@ fn checker_finds_a_cluster_linearizable_while_a_member_dies_and_returns() {
                 running.load(Ordering::SeqCst).then(Instant::now)
             });
             let started = Instant::now();
-            let outcome = checker.run_target(&map, seed);
+            let outcome = map.run_checker(&checker, seed);
             running.store(false, Ordering::SeqCst);
             let restarted = killer.join().expect("the killer thread panicked");
             (outcome.map(|r| (r, started.elapsed())), restarted)
