@@ -350,8 +350,7 @@ where
     fn retain(&self, keep: &mut dyn FnMut(&R) -> bool) {
         let _gate = self.exclusive();
         let range = self.settle("retain", || {
-            self.transport
-                .range(&self.prefix, Some(&self.prefix_end), 0, false)
+            self.transport.scan(&self.prefix, &self.prefix_end, 0)
         });
         let (mut compares, mut deletes, mut gets) = (Vec::new(), Vec::new(), Vec::new());
         for kv in &range.kvs {

@@ -543,9 +543,7 @@ where
 
     /// One attempt of `retain`: `false` when a refused record changed after the read.
     pub(crate) fn retain_once(&self, keep: &mut dyn FnMut(&R) -> bool) -> Result<bool, EtcdError> {
-        let range = self
-            .transport
-            .range(&self.prefix, Some(&self.prefix_end), 0, false)?;
+        let range = self.transport.scan(&self.prefix, &self.prefix_end, 0)?;
         let mut compares = Vec::new();
         let mut deletes = Vec::new();
         for kv in &range.kvs {
@@ -596,12 +594,8 @@ where
     fn snapshot_at_revision(&self, revision: u64) -> Result<Snapshot<R>, EtcdError> {
         let range = self
             .transport
-            .range(&self.prefix, Some(&self.prefix_end), revision, false)?;
-        let version = if revision == 0 {
-            range.revision
-        } else {
-            revision
-        };
+            .scan(&self.prefix, &self.prefix_end, revision)?;
+        let version = range.revision;
         let records = range
             .kvs
             .iter()

@@ -20,6 +20,9 @@ use crate::error::EtcdError;
 /// How long to wait for a connection, and for each request's answer, unless configured.
 pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Pairs per answer when reading a whole prefix.
+pub(crate) const PAGE: u64 = 500;
+
 /// One stored key-value pair at some revision.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Kv {
@@ -368,6 +371,47 @@ impl Transport {
         revision: u64,
         count_only: bool,
     ) -> Result<Range, EtcdError> {
+        self.range_page(key, range_end, revision, count_only, 0)
+            .map(|(range, _more)| range)
+    }
+
+    /// Every pair in `[key, range_end)` at one revision, read in pages of [`PAGE`] so that no
+    /// answer outgrows etcd's message limits: the first page at `revision` (0: the latest), the
+    /// others at the revision the first was served at. `Range::revision` is that revision.
+    pub(crate) fn scan(
+        &self,
+        key: &[u8],
+        range_end: &[u8],
+        revision: u64,
+    ) -> Result<Range, EtcdError> {
+        let (mut all, mut more) = self.range_page(key, Some(range_end), revision, false, PAGE)?;
+        let at = if revision == 0 {
+            all.revision
+        } else {
+            revision
+        };
+        while more {
+            let Some(last) = all.kvs.last() else { break };
+            let mut next = last.key.clone();
+            next.push(0);
+            let (page, again) = self.range_page(&next, Some(range_end), at, false, PAGE)?;
+            all.kvs.extend(page.kvs);
+            more = again;
+        }
+        all.revision = at;
+        all.count = all.kvs.len() as u64;
+        Ok(all)
+    }
+
+    /// One page of a range: at most `limit` pairs (0: no limit), and whether more follow.
+    fn range_page(
+        &self,
+        key: &[u8],
+        range_end: Option<&[u8]>,
+        revision: u64,
+        count_only: bool,
+        limit: u64,
+    ) -> Result<(Range, bool), EtcdError> {
         let mut body = json!({ "key": encode(key) });
         if let Some(end) = range_end {
             body["range_end"] = json!(encode(end));
@@ -378,14 +422,19 @@ impl Transport {
         if count_only {
             body["count_only"] = json!(true);
         }
+        if limit > 0 {
+            body["limit"] = json!(limit.to_string());
+        }
         let answer = self
             .post("/v3/kv/range", &body, false)
             .map_err(|err| err.at_revision(revision))?;
-        Ok(Range {
+        let more = answer.get("more").and_then(Value::as_bool).unwrap_or(false);
+        let range = Range {
             revision: header_revision(&answer),
             kvs: kvs(answer.get("kvs"))?,
             count: answer.get("count").and_then(int).unwrap_or(0),
-        })
+        };
+        Ok((range, more))
     }
 
     /// Stores `value` under `key`; the write's revision and the pair it replaced.
@@ -815,7 +864,32 @@ pub(crate) fn decode(text: &str) -> Option<Vec<u8>> {
 
 #[cfg(test)]
 mod tests {
-    use super::{decode, encode};
+    use std::io::Cursor;
+
+    use super::{decode, encode, read_chunk, read_head};
+
+    #[test]
+    fn chunked_bodies_reassemble_across_chunk_boundaries_and_stop_at_the_last_chunk() {
+        let wire = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\
+                    Transfer-Encoding: chunked\r\n\r\n\
+                    7\r\n{\"a\":1}\r\n3;ext=1\r\n\n{\"\r\n5\r\nb\":2}\r\n0\r\nX-Trailer: t\r\n\r\n";
+        let mut reader = Cursor::new(wire.as_bytes());
+        assert_eq!(read_head(&mut reader).unwrap(), (200, true, None, false));
+        let mut body = Vec::new();
+        while let Some(chunk) = read_chunk(&mut reader).unwrap() {
+            body.extend_from_slice(&chunk);
+        }
+        assert_eq!(body, b"{\"a\":1}\n{\"b\":2}");
+    }
+
+    #[test]
+    fn heads_report_length_and_close_and_refuse_a_truncated_answer() {
+        let wire = "HTTP/1.1 400 Bad Request\r\ncontent-length: 12\r\nConnection: close\r\n\r\n";
+        let head = read_head(&mut Cursor::new(wire.as_bytes())).unwrap();
+        assert_eq!(head, (400, false, Some(12), true));
+        assert!(read_head(&mut Cursor::new(&b"HTTP/1.1 200 OK\r\nContent-"[..])).is_err());
+        assert!(read_head(&mut Cursor::new(&b""[..])).is_err());
+    }
 
     #[test]
     fn base64_round_trips_every_length_and_matches_the_standard_alphabet() {

@@ -133,9 +133,7 @@ where
     pub fn verify_consistency(
         &self,
     ) -> Result<Result<ConsistencyReport, ConsistencyError>, EtcdError> {
-        let range = self
-            .transport
-            .range(&self.prefix, Some(&self.prefix_end), 0, false)?;
+        let range = self.transport.scan(&self.prefix, &self.prefix_end, 0)?;
         let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
         let mut violations = Vec::new();
         for kv in &range.kvs {

@@ -221,6 +221,46 @@ fn snapshots_are_point_in_time_and_read_the_past_until_compaction() {
 }
 
 #[test]
+fn a_snapshot_larger_than_one_page_is_still_one_revision() {
+    let Some(cluster) = LocalCluster::start_or_skip(1) else {
+        return;
+    };
+    within(120, move || {
+        let map = connect(&cluster, "paged/");
+        let fill = |ids: std::ops::Range<u64>| {
+            std::thread::scope(|s| {
+                for part in 0..4 {
+                    let (map, ids) = (&map, ids.clone());
+                    s.spawn(move || {
+                        for id in ids.filter(|id| id % 4 == part) {
+                            let _ = map.insert(order(id, "placed", 0)).unwrap();
+                        }
+                    });
+                }
+            });
+        };
+        // More than two pages of the scan (500 pairs each).
+        fill(0..1_100);
+        let then = map.version().unwrap();
+        fill(1_100..1_200);
+        for id in 0..10 {
+            let _ = map.remove(&id).unwrap();
+        }
+        let past = map.snapshot_at(then).unwrap();
+        let mut ids: Vec<u64> = past.iter().map(|o| o.id).collect();
+        ids.sort_unstable();
+        assert_eq!(
+            ids,
+            (0..1_100).collect::<Vec<_>>(),
+            "pages read at different revisions"
+        );
+        let now = map.snapshot().unwrap();
+        assert_eq!(now.len(), 1_190);
+        assert_eq!(map.len().unwrap(), 1_190);
+    });
+}
+
+#[test]
 fn retain_and_clear_remove_what_they_say_and_verify_passes() {
     let Some(cluster) = LocalCluster::start_or_skip(1) else {
         return;
