@@ -63,6 +63,40 @@ fn single_key_methods_mean_what_they_mean_in_process() {
 }
 
 #[test]
+fn concurrent_updates_retry_on_conflict_and_lose_no_increment() {
+    let Some(cluster) = LocalCluster::start_or_skip(1) else {
+        return;
+    };
+    within(120, move || {
+        let map = connect(&cluster, "counter/");
+        let _ = map.insert(order(1, "counter", 0)).unwrap();
+        let runs = std::sync::atomic::AtomicUsize::new(0);
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                let (map, runs) = (&map, &runs);
+                s.spawn(move || {
+                    for _ in 0..25 {
+                        let bumped = map.update(&1, |o| {
+                            runs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            *o.qty += 1;
+                        });
+                        assert_eq!(bumped.unwrap(), Some(()));
+                    }
+                });
+            }
+        });
+        assert_eq!(
+            map.get(&1).unwrap().unwrap().qty,
+            100,
+            "an increment was lost"
+        );
+        let runs = runs.into_inner();
+        println!("100 updates ran their closure {runs} times");
+        assert!(runs >= 100);
+    });
+}
+
+#[test]
 fn compare_and_swap_refuses_a_stale_revision_and_hands_the_record_back() {
     let Some(cluster) = LocalCluster::start_or_skip(1) else {
         return;
