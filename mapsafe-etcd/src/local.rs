@@ -13,12 +13,38 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// The environment variable that makes a missing `etcd` a failure instead of a skip (CI sets
 /// it to `required`).
 pub const REQUIRED_VAR: &str = "MAPSAFE_ETCD";
+
+/// Every running member this process started (pid) and every cluster directory not yet
+/// deleted, so that [`stop_all`] can clean up when a cluster's owner cannot (a test whose
+/// thread hangs never drops its cluster, and child processes outlive their parent).
+static LIVE: Mutex<(Vec<u32>, Vec<PathBuf>)> = Mutex::new((Vec::new(), Vec::new()));
+
+fn live() -> std::sync::MutexGuard<'static, (Vec<u32>, Vec<PathBuf>)> {
+    LIVE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Kills every member any [`LocalCluster`] of this process still runs, and deletes their
+/// directories. For a test harness that gives up on a hung test: call it before failing, or
+/// the members outlive the test process.
+pub fn stop_all() {
+    let (pids, dirs) = std::mem::take(&mut *live());
+    for pid in pids {
+        let _ = Command::new("kill")
+            .args(["-9", &pid.to_string()])
+            .stderr(Stdio::null())
+            .status();
+    }
+    for dir in dirs {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
 
 /// The `etcd` binary on `PATH`, if any.
 #[must_use]
@@ -94,6 +120,7 @@ impl LocalCluster {
         ));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("mapsafe-etcd: cannot create a temporary directory");
+        live().1.push(dir.clone());
         let members: Vec<Member> = (0..members.max(1))
             .map(|i| Member {
                 name: format!("m{i}"),
@@ -162,6 +189,7 @@ impl LocalCluster {
             .unwrap_or_else(|e| {
                 panic!("mapsafe-etcd: cannot start {}: {e}", self.binary.display())
             });
+        live().0.push(child.id());
         self.members[i].child = Some(child);
     }
 
@@ -183,6 +211,7 @@ impl LocalCluster {
     /// Kills member `i` at once (SIGKILL: no clean shutdown) and waits for it to exit.
     pub fn kill(&mut self, i: usize) {
         if let Some(mut child) = self.members[i].child.take() {
+            live().0.retain(|&pid| pid != child.id());
             let _ = child.kill();
             let _ = child.wait();
         }
@@ -259,6 +288,7 @@ impl Drop for LocalCluster {
             eprintln!("{}", self.logs());
         }
         let _ = std::fs::remove_dir_all(&self.dir);
+        live().1.retain(|dir| *dir != self.dir);
     }
 }
 

@@ -50,7 +50,7 @@ fn checker_finds_single_member_etcd_linearizable() {
     let Some(cluster) = LocalCluster::start_or_skip(1) else {
         return;
     };
-    within(240, move || {
+    within(110, move || {
         let checker = checker(4, 150);
         let first = seed_or_env(0x4d41_5053_0001);
         for seed in [first, first + 1] {
@@ -75,7 +75,7 @@ fn checker_finds_a_cluster_linearizable_while_a_member_dies_and_returns() {
     let Some(mut cluster) = LocalCluster::start_or_skip(3) else {
         return;
     };
-    within(300, move || {
+    within(110, move || {
         let checker = checker(4, 800);
         let seed = seed_or_env(0x4d41_5053_00c1);
         // The client prefers the first endpoint: kill that member, so calls in flight lose

@@ -24,7 +24,7 @@ fn transfers_stay_whole_while_a_member_dies_and_every_failure_is_an_error() {
     let Some(mut cluster) = LocalCluster::start_or_skip(3) else {
         return;
     };
-    within(180, move || {
+    within(110, move || {
         const ACCOUNTS: u64 = 6;
         const TOTAL: i64 = 600;
         let map = connect(&cluster, "accounts/");
@@ -83,7 +83,7 @@ fn a_watch_sees_every_change_once_in_order_across_a_member_failure() {
     let Some(mut cluster) = LocalCluster::start_or_skip(3) else {
         return;
     };
-    within(180, move || {
+    within(110, move || {
         let writer = connect(&cluster, "watched/");
         let watcher = connect(&cluster, "watched/");
         let from = writer.version().unwrap() + 1;

@@ -67,7 +67,7 @@ fn concurrent_updates_retry_on_conflict_and_lose_no_increment() {
     let Some(cluster) = LocalCluster::start_or_skip(1) else {
         return;
     };
-    within(120, move || {
+    within(110, move || {
         let map = connect(&cluster, "counter/");
         let _ = map.insert(order(1, "counter", 0)).unwrap();
         let runs = std::sync::atomic::AtomicUsize::new(0);
@@ -259,7 +259,7 @@ fn a_snapshot_larger_than_one_page_is_still_one_revision() {
     let Some(cluster) = LocalCluster::start_or_skip(1) else {
         return;
     };
-    within(120, move || {
+    within(110, move || {
         let map = connect(&cluster, "paged/");
         let fill = |ids: std::ops::Range<u64>| {
             std::thread::scope(|s| {

@@ -29,7 +29,8 @@ pub fn order(id: u64, status: &str, qty: i64) -> Order {
 }
 
 /// Runs `body` on its own thread and fails the test if it has not finished within `secs`
-/// (a hung etcd call must fail, not hang CI). A panic in `body` fails the test with its message.
+/// (a hung etcd call must fail, not hang CI), stopping every etcd member the process started.
+/// Keep `secs` under the checker's own watchdog (120 s), which aborts the process. A panic in `body` fails the test with its message.
 pub fn within<T: Send + 'static>(secs: u64, body: impl FnOnce() -> T + Send + 'static) -> T {
     let (done, wait) = mpsc::channel();
     let worker = std::thread::spawn(move || {
@@ -44,6 +45,8 @@ pub fn within<T: Send + 'static>(secs: u64, body: impl FnOnce() -> T + Send + 's
             Err(payload) => std::panic::resume_unwind(payload),
         },
         Err(mpsc::RecvTimeoutError::Timeout) => {
+            // The hung thread still owns its cluster: stop the members, or they outlive us.
+            mapsafe_etcd::local::stop_all();
             panic!("the test did not finish within {secs} s: an etcd call hung")
         }
     }
