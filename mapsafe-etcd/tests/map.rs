@@ -97,6 +97,40 @@ fn concurrent_updates_retry_on_conflict_and_lose_no_increment() {
 }
 
 #[test]
+fn an_update_that_always_meets_a_conflict_gives_up_with_conflict_exhausted() {
+    let Some(cluster) = LocalCluster::start_or_skip(1) else {
+        return;
+    };
+    within(60, move || {
+        let map = connect(&cluster, "contended/").with_attempts(3);
+        let rival = connect(&cluster, "contended/");
+        let _ = map.insert(order(1, "placed", 0)).unwrap();
+        let mut runs = 0;
+        // Another client writes the key between every read and write of this update.
+        let err = map
+            .update(&1, |o| {
+                runs += 1;
+                *o.qty += 1;
+                let _ = rival.insert(order(1, "rival", -runs)).unwrap();
+            })
+            .unwrap_err();
+        assert_eq!(
+            err,
+            EtcdError::ConflictExhausted {
+                operation: "update",
+                attempts: 3
+            }
+        );
+        assert_eq!(runs, 3, "one closure run per attempt");
+        assert_eq!(
+            map.get(&1).unwrap(),
+            Some(order(1, "rival", -3)),
+            "no update landed"
+        );
+    });
+}
+
+#[test]
 fn compare_and_swap_refuses_a_stale_revision_and_hands_the_record_back() {
     let Some(cluster) = LocalCluster::start_or_skip(1) else {
         return;
