@@ -27,8 +27,12 @@ mod entry;
 mod hasher;
 mod map;
 mod pass;
+#[cfg(feature = "rayon")]
+pub mod rayon;
 mod record;
 mod reentry;
+#[cfg(feature = "serde")]
+mod serde_impls;
 mod shard;
 mod snapshot;
 mod sync;
