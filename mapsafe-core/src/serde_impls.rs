@@ -3,9 +3,8 @@
 
 use core::fmt;
 use core::hash::BuildHasher;
-use core::marker::PhantomData;
 
-use serde::de::{Deserialize, Deserializer, Error, SeqAccess, Visitor};
+use serde::de::{Deserialize, DeserializeSeed, Deserializer, Error, SeqAccess, Visitor};
 use serde::ser::{Serialize, SerializeSeq, Serializer};
 
 use crate::map::ShardedMap;
@@ -91,31 +90,62 @@ where
     /// assert!(twice.unwrap_err().to_string().contains(r#"duplicate key "pears""#));
     /// ```
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_seq(RecordsVisitor(PhantomData))
+        let map = ShardedMap::new();
+        (&map).deserialize(deserializer)?;
+        Ok(map)
     }
 }
 
-/// Builds a map from a sequence of records, failing on the first key seen twice.
-struct RecordsVisitor<R, M, S>(PhantomData<(R, M, S)>);
-
-impl<'de, R, M, S> Visitor<'de> for RecordsVisitor<R, M, S>
+impl<'de, R, M, S> DeserializeSeed<'de> for &ShardedMap<R, M, S>
 where
     R: Record + Deserialize<'de>,
     M: Mode,
-    S: BuildHasher + Default,
+    S: BuildHasher,
 {
-    type Value = ShardedMap<R, M, S>;
+    type Value = ();
+
+    /// Reads a sequence of records into this map, keeping its shard count and hasher: how a
+    /// map built with [`with_shards_capacity_and_hasher`](ShardedMap::with_shards_capacity_and_hasher)
+    /// is filled from serialized records. A record whose key the map already holds (from the
+    /// input or from before) is an error naming the key; the records read before it stay in
+    /// the map.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use serde::de::DeserializeSeed;
+    /// use mapsafe_core::ShardedMap;
+    ///
+    /// let map: ShardedMap<(u32, u32)> = ShardedMap::with_shards(4);
+    /// let mut json = serde_json::Deserializer::from_str("[[1, 10], [2, 20]]");
+    /// (&map).deserialize(&mut json).unwrap();
+    /// assert_eq!((map.len(), map.shard_count()), (2, 4));
+    /// ```
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_seq(RecordsVisitor(self))
+    }
+}
+
+/// Inserts a sequence of records into a map, failing on the first key the map already holds.
+struct RecordsVisitor<'a, R: Record, M: Mode, S>(&'a ShardedMap<R, M, S>);
+
+impl<'de, R, M, S> Visitor<'de> for RecordsVisitor<'_, R, M, S>
+where
+    R: Record + Deserialize<'de>,
+    M: Mode,
+    S: BuildHasher,
+{
+    type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a sequence of records, each with a different key")
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut records: A) -> Result<Self::Value, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, mut records: A) -> Result<(), A::Error> {
         // A size hint comes from the input: cap what it may make us allocate up front.
-        let capacity = records.size_hint().unwrap_or(0).min(4096);
-        let map = ShardedMap::with_capacity(capacity);
+        self.0.reserve(records.size_hint().unwrap_or(0).min(4096));
         while let Some(record) = records.next_element::<R>()? {
-            if let Some(earlier) = map.insert(record) {
+            if let Some(earlier) = self.0.insert(record) {
                 return Err(A::Error::custom(format_args!(
                     "duplicate key {:?} in the records: each key may appear once; \
                      remove or merge the repeated records",
@@ -123,6 +153,6 @@ where
                 )));
             }
         }
-        Ok(map)
+        Ok(())
     }
 }

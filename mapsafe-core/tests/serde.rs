@@ -3,10 +3,12 @@
 #![cfg(feature = "serde")]
 
 use std::collections::BTreeMap;
+use std::hash::RandomState;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 
-use mapsafe_core::{ShardedMap, VersionedMode};
+use mapsafe_core::{Plain, ShardedMap, VersionedMode};
+use serde::de::DeserializeSeed;
 
 type Plain64 = ShardedMap<(u64, u64)>;
 type Versioned64 = ShardedMap<(u64, u64), VersionedMode>;
@@ -97,6 +99,24 @@ fn a_key_seen_twice_is_an_error_naming_it() {
 
     let err = serde_json::from_str::<Versioned64>("[[7, 1], [7, 1]]").unwrap_err();
     assert!(err.to_string().starts_with("duplicate key 7 "), "{err}");
+}
+
+#[test]
+fn deserializing_into_a_map_keeps_its_shards_and_hasher() {
+    let map: ShardedMap<(u64, u64), Plain, RandomState> =
+        ShardedMap::with_shards_capacity_and_hasher(4, 0, RandomState::new());
+    let _ = map.insert((0, 0));
+    let mut json = serde_json::Deserializer::from_str("[[1, 10], [2, 20]]");
+    (&map).deserialize(&mut json).unwrap();
+    assert_eq!(map.shard_count(), 4);
+    assert_eq!(map.get(&2), Some((2, 20)));
+    assert_eq!(map.len(), 3);
+
+    // A key the map held before the input counts as seen.
+    let mut json = serde_json::Deserializer::from_str("[[3, 30], [0, 1]]");
+    let err = (&map).deserialize(&mut json).unwrap_err();
+    assert!(err.to_string().starts_with("duplicate key 0 "), "{err}");
+    assert_eq!(map.get(&3), Some((3, 30)), "records before the error stay");
 }
 
 #[test]
