@@ -30,8 +30,12 @@ mod hasher;
 mod map;
 mod pass;
 mod probes;
+#[cfg(feature = "rayon")]
+pub mod rayon;
 mod record;
 mod reentry;
+#[cfg(feature = "serde")]
+mod serde_impls;
 mod shard;
 mod snapshot;
 mod stats;

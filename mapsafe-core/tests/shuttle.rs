@@ -1,20 +1,20 @@
 //! Schedule exploration of the engine's lock, revision and snapshot protocol under shuttle.
 //!
-//! With the `shuttle` feature the engine's `parking_lot` locks are shuttle's (the
+//! Built with `--cfg shuttle` the engine's `parking_lot` locks are shuttle's (the
 //! `shuttle-parking_lot` drop-in), so shuttle decides who runs at every lock operation and can
 //! drive the interleavings that OS threads rarely produce: a writer slipping between a snapshot's
 //! marking and copying phases, two writers racing for one key, and so on. Each scenario runs
 //! under the randomized scheduler (seeded) and under PCT (which targets bugs of small depth).
 //!
 //! ```text
-//! cargo test -p mapsafe-core --features shuttle --test shuttle
-//! MAPSAFE_SHUTTLE_ITERS=100000 cargo test -p mapsafe-core --release --features shuttle --test shuttle
+//! RUSTFLAGS="--cfg shuttle" CARGO_TARGET_DIR=target/shuttle cargo test -p mapsafe-core --test shuttle
+//! MAPSAFE_SHUTTLE_ITERS=100000 RUSTFLAGS="--cfg shuttle" CARGO_TARGET_DIR=target/shuttle cargo test -p mapsafe-core --release --test shuttle
 //! ```
 //!
 //! `MAPSAFE_SHUTTLE_ITERS` sets the schedules per scheduler and scenario (default 1000),
 //! `MAPSAFE_SEED` the random scheduler's seed. A failure prints shuttle's schedule, which
 //! `shuttle::replay` reruns exactly.
-#![cfg(feature = "shuttle")]
+#![cfg(shuttle)]
 
 use std::hash::{BuildHasherDefault, DefaultHasher as SipHasher};
 use std::sync::Arc;
