@@ -28,6 +28,8 @@ mod entry;
 pub mod generated;
 mod hasher;
 mod map;
+#[cfg(feature = "metrics")]
+mod metrics;
 mod pass;
 mod probes;
 #[cfg(feature = "rayon")]

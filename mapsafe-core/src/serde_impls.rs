@@ -10,6 +10,7 @@ use serde::ser::{Serialize, SerializeSeq, Serializer};
 use crate::map::ShardedMap;
 use crate::record::{Mode, Record};
 use crate::snapshot::Snapshot;
+use crate::stats::MapStats;
 
 impl<R: Record + Serialize, M: Mode, S> Serialize for Snapshot<R, M, S> {
     /// Serializes the records as a sequence, in no particular order. Revisions are not
@@ -154,5 +155,50 @@ where
             }
         }
         Ok(())
+    }
+}
+
+impl Serialize for MapStats {
+    /// A struct of the figures, with field names as in [`MapStats`]; the longest pass stall in
+    /// seconds (`longest_pass_stall_secs`) and the violations as a `kind -> count` map.
+    fn serialize<Ser: Serializer>(&self, serializer: Ser) -> Result<Ser::Ok, Ser::Error> {
+        use serde::ser::SerializeStruct;
+        struct Kinds<'a>(&'a [(&'static str, u64)]);
+        impl Serialize for Kinds<'_> {
+            fn serialize<Ser: Serializer>(&self, serializer: Ser) -> Result<Ser::Ok, Ser::Error> {
+                use serde::ser::SerializeMap;
+                let mut map = serializer.serialize_map(Some(self.0.len()))?;
+                for (kind, n) in self.0 {
+                    map.serialize_entry(kind, n)?;
+                }
+                map.end()
+            }
+        }
+        let mut s = serializer.serialize_struct("MapStats", 21)?;
+        s.serialize_field("len", &self.len)?;
+        s.serialize_field("shards", &self.shards)?;
+        s.serialize_field("min_shard_len", &self.min_shard_len)?;
+        s.serialize_field("max_shard_len", &self.max_shard_len)?;
+        s.serialize_field("inserts", &self.inserts)?;
+        s.serialize_field("updates", &self.updates)?;
+        s.serialize_field("removes", &self.removes)?;
+        s.serialize_field("loads_found", &self.loads_found)?;
+        s.serialize_field("loads_stored", &self.loads_stored)?;
+        s.serialize_field("swaps", &self.swaps)?;
+        s.serialize_field("conflicts", &self.conflicts)?;
+        s.serialize_field("transactions_committed", &self.transactions_committed)?;
+        s.serialize_field("transactions_aborted", &self.transactions_aborted)?;
+        s.serialize_field("reentries_refused", &self.reentries_refused)?;
+        s.serialize_field("contended", &self.contended)?;
+        s.serialize_field("most_contended_shard", &self.most_contended_shard)?;
+        s.serialize_field("snapshots", &self.snapshots)?;
+        s.serialize_field("verifications", &self.verifications)?;
+        s.serialize_field(
+            "longest_pass_stall_secs",
+            &self.longest_pass_stall.as_secs_f64(),
+        )?;
+        s.serialize_field("verification_failures", &self.verification_failures)?;
+        s.serialize_field("violations_by_kind", &Kinds(&self.violations_by_kind))?;
+        s.end()
     }
 }

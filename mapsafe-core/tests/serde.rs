@@ -159,3 +159,15 @@ fn serializing_under_a_writer_takes_one_point_in_time() {
         println!("checked {checked} serializations");
     });
 }
+
+#[test]
+fn stats_serialize_with_their_field_names() {
+    let map: mapsafe_core::ShardedMap<(u64, u64)> = mapsafe_core::ShardedMap::with_shards(2);
+    let _ = map.insert((1, 1));
+    let _ = map.insert((1, 2));
+    let json = serde_json::to_value(map.stats()).unwrap();
+    assert_eq!(json["len"], 1);
+    assert_eq!(json["inserts"], 2);
+    assert_eq!(json["shards"], 2);
+    assert_eq!(json["violations_by_kind"], serde_json::json!({}));
+}
