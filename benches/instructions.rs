@@ -10,6 +10,7 @@ use std::time::Instant;
 
 use dashmap::DashMap;
 use mapsafe::DefaultHasher;
+use mapsafe_core::AsEngine;
 
 mod common;
 use common::{Entry, EntryMap, VersionedEntry, VersionedEntryMap};
@@ -21,13 +22,57 @@ type Dash = DashMap<u64, u64>;
 type DashFold = DashMap<u64, u64, DefaultHasher>;
 type Brown = hashbrown::HashMap<u64, u64, DefaultHasher>;
 
-/// The four operations the throughput mixes use, on one map.
+/// The four operations the throughput mixes use, on one map, and three more a user writes:
+/// a zero-copy read, a get-or-insert that finds the key, and an entry that increments.
 trait Ops {
     fn get(&self, k: u64) -> bool;
     fn insert(&mut self, k: u64) -> bool;
     fn update(&mut self, k: u64) -> bool;
     fn remove(&mut self, k: u64) -> bool;
+    /// Reads the value without copying the record (dashmap: a `Ref`; mapsafe: `read`).
+    fn read(&self, k: u64) -> bool;
+    /// Get-or-insert of a present key (mapsafe: `load_or_store`; dashmap: `entry().or_insert`).
+    fn load(&self, k: u64) -> bool;
+    /// Increment through an entry (mapsafe: `entry`; dashmap: `*entry().or_insert(0) += 1`).
+    fn entry(&self, k: u64) -> bool;
 }
+
+type Engine<M> = mapsafe::ShardedMap<(u64, u64), M>;
+type EnginePlain = Engine<mapsafe::Plain>;
+type EngineVersioned = Engine<mapsafe::VersionedMode>;
+
+macro_rules! engine_ops {
+    ($map:ty) => {
+        impl Ops for $map {
+            fn get(&self, k: u64) -> bool {
+                <$map>::get(self, &k).is_some()
+            }
+            fn insert(&mut self, k: u64) -> bool {
+                <$map>::insert(self, (k, 0)).is_none()
+            }
+            fn update(&mut self, k: u64) -> bool {
+                <$map>::update(self, &k, |v| *v += 1).is_some()
+            }
+            fn remove(&mut self, k: u64) -> bool {
+                <$map>::remove(self, &k).is_some()
+            }
+            fn read(&self, k: u64) -> bool {
+                <$map>::read(self, &k, |r| black_box(r.1)).is_some()
+            }
+            fn load(&self, k: u64) -> bool {
+                <$map>::load_or_store(self, (k, 0)).is_loaded()
+            }
+            fn entry(&self, k: u64) -> bool {
+                <$map>::entry(self, &k, |e| {
+                    *e.or_insert((k, 0)) += 1;
+                });
+                true
+            }
+        }
+    };
+}
+engine_ops!(EnginePlain);
+engine_ops!(EngineVersioned);
 
 macro_rules! generated_map_ops {
     ($map:ty, $record:ident) => {
@@ -43,6 +88,18 @@ macro_rules! generated_map_ops {
             }
             fn remove(&mut self, k: u64) -> bool {
                 <$map>::remove(self, &k).is_some()
+            }
+            fn read(&self, k: u64) -> bool {
+                <$map>::read(self, &k, |r| black_box(r.v)).is_some()
+            }
+            fn load(&self, k: u64) -> bool {
+                <$map>::load_or_store(self, $record { k, v: 0 }).is_loaded()
+            }
+            fn entry(&self, k: u64) -> bool {
+                self.engine().entry(&k, |e| {
+                    *e.or_insert($record { k, v: 0 }).v += 1;
+                });
+                true
             }
         }
         impl EntryLike for $map {
@@ -76,6 +133,17 @@ macro_rules! dashmap_ops {
             fn remove(&mut self, k: u64) -> bool {
                 DashMap::remove(self, &k).is_some()
             }
+            fn read(&self, k: u64) -> bool {
+                DashMap::get(self, &k).map(|v| black_box(*v)).is_some()
+            }
+            fn load(&self, k: u64) -> bool {
+                black_box(*DashMap::entry(self, k).or_insert(0));
+                true
+            }
+            fn entry(&self, k: u64) -> bool {
+                *DashMap::entry(self, k).or_insert(0) += 1;
+                true
+            }
         }
     };
 }
@@ -94,6 +162,17 @@ impl Ops for Brown {
     }
     fn remove(&mut self, k: u64) -> bool {
         hashbrown::HashMap::remove(self, &k).is_some()
+    }
+    fn read(&self, k: u64) -> bool {
+        hashbrown::HashMap::get(self, &k)
+            .map(|v| black_box(*v))
+            .is_some()
+    }
+    fn load(&self, k: u64) -> bool {
+        hashbrown::HashMap::contains_key(self, &k)
+    }
+    fn entry(&self, k: u64) -> bool {
+        hashbrown::HashMap::contains_key(self, &k)
     }
 }
 
@@ -121,6 +200,18 @@ macro_rules! measured {
             pub fn remove(m: &mut $map, keys: &[u64]) -> usize {
                 keys.iter().filter(|&&k| Ops::remove(m, k + N)).count()
             }
+            #[inline(never)]
+            pub fn read(m: &mut $map, keys: &[u64]) -> usize {
+                keys.iter().filter(|&&k| Ops::read(m, k)).count()
+            }
+            #[inline(never)]
+            pub fn load(m: &mut $map, keys: &[u64]) -> usize {
+                keys.iter().filter(|&&k| Ops::load(m, k)).count()
+            }
+            #[inline(never)]
+            pub fn entry(m: &mut $map, keys: &[u64]) -> usize {
+                keys.iter().filter(|&&k| Ops::entry(m, k)).count()
+            }
 
             pub fn run(mut m: $map, keys: &[u64]) {
                 for &k in keys {
@@ -131,6 +222,9 @@ macro_rules! measured {
                     ("update", update),
                     ("insert", insert),
                     ("remove", remove),
+                    ("read", read),
+                    ("load", load),
+                    ("entry", entry),
                 ] {
                     let start = Instant::now();
                     let done = black_box(f(&mut m, keys));
@@ -148,6 +242,9 @@ measured!(mapsafe_versioned, VersionedEntryMap);
 measured!(dashmap_std, Dash);
 measured!(dashmap_foldhash, DashFold);
 measured!(hashbrown_unsync, Brown);
+measured!(engine_plain_64, EnginePlain);
+measured!(engine_versioned_64, EngineVersioned);
+measured!(dashmap_foldhash_64, DashFold);
 
 fn main() {
     // Spread-out keys, so that every shard and every probe position is used.
@@ -164,6 +261,20 @@ fn main() {
     );
     hashbrown_unsync::run(
         Brown::with_capacity_and_hasher(cap, DefaultHasher::default()),
+        &keys,
+    );
+    // Engine against engine: the same hasher and 64 shards on both sides.
+    let hasher = DefaultHasher::default;
+    engine_plain_64::run(
+        EnginePlain::with_shards_capacity_and_hasher(64, cap, hasher()),
+        &keys,
+    );
+    engine_versioned_64::run(
+        EngineVersioned::with_shards_capacity_and_hasher(64, cap, hasher()),
+        &keys,
+    );
+    dashmap_foldhash_64::run(
+        DashFold::with_capacity_and_hasher_and_shard_amount(cap, hasher(), 64),
         &keys,
     );
 }

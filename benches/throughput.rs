@@ -105,6 +105,45 @@ mod mapsafe_adapter {
     adapter!(VersionedEntryMap, VersionedEntry);
 }
 
+/// The engine with its probes compiled out (the hidden benchmark-only modes), beside the same
+/// engine with them: what the always-on probes cost, measured side by side.
+mod probes_adapter {
+    use super::*;
+    use mapsafe::{Mode, Plain, ShardedMap, VersionedMode};
+    use mapsafe_core::{UnprobedPlain, UnprobedVersioned};
+
+    pub type Probed = Shared<ShardedMap<(u64, u64), Plain>>;
+    pub type Unprobed = Shared<ShardedMap<(u64, u64), UnprobedPlain>>;
+    pub type ProbedVersioned = Shared<ShardedMap<(u64, u64), VersionedMode>>;
+    pub type UnprobedVersioned_ = Shared<ShardedMap<(u64, u64), UnprobedVersioned>>;
+
+    impl<M: Mode> Build for ShardedMap<(u64, u64), M> {
+        fn build(capacity: usize) -> Self {
+            ShardedMap::with_capacity(capacity)
+        }
+    }
+
+    impl<M: Mode> CollectionHandle for Shared<ShardedMap<(u64, u64), M>> {
+        type Key = u64;
+
+        fn get(&mut self, key: &u64) -> bool {
+            self.0.read(key, |_| ()).is_some()
+        }
+
+        fn insert(&mut self, key: &u64) -> bool {
+            self.0.insert((*key, 0)).is_none()
+        }
+
+        fn remove(&mut self, key: &u64) -> bool {
+            self.0.remove(key).is_some()
+        }
+
+        fn update(&mut self, key: &u64) -> bool {
+            self.0.update(key, |v| *v += 1).is_some()
+        }
+    }
+}
+
 /// dashmap with its default hasher (std's SipHash) or, for a like-for-like look at the engines,
 /// with mapsafe's hasher.
 mod dashmap_adapter {
@@ -408,6 +447,30 @@ const BASELINE: &str = "dashmap";
 const UNSYNC: &str = "hashbrown-unsync";
 
 const MAPS: &[MapUnderTest] = &[
+    MapUnderTest {
+        name: "engine",
+        concurrent: true,
+        by_default: false,
+        run: throughput::<probes_adapter::Probed>,
+    },
+    MapUnderTest {
+        name: "engine-unprobed",
+        concurrent: true,
+        by_default: false,
+        run: throughput::<probes_adapter::Unprobed>,
+    },
+    MapUnderTest {
+        name: "engine-versioned",
+        concurrent: true,
+        by_default: false,
+        run: throughput::<probes_adapter::ProbedVersioned>,
+    },
+    MapUnderTest {
+        name: "engine-versioned-unprobed",
+        concurrent: true,
+        by_default: false,
+        run: throughput::<probes_adapter::UnprobedVersioned_>,
+    },
     MapUnderTest {
         name: "mapsafe",
         concurrent: true,
