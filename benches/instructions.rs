@@ -40,6 +40,7 @@ trait Ops {
 type Engine<M> = mapsafe::ShardedMap<(u64, u64), M>;
 type EnginePlain = Engine<mapsafe::Plain>;
 type EngineVersioned = Engine<mapsafe::VersionedMode>;
+type EngineUnprobed = Engine<mapsafe_core::UnprobedPlain>;
 
 macro_rules! engine_ops {
     ($map:ty) => {
@@ -73,6 +74,7 @@ macro_rules! engine_ops {
 }
 engine_ops!(EnginePlain);
 engine_ops!(EngineVersioned);
+engine_ops!(EngineUnprobed);
 
 macro_rules! generated_map_ops {
     ($map:ty, $record:ident) => {
@@ -245,6 +247,7 @@ measured!(hashbrown_unsync, Brown);
 measured!(engine_plain_64, EnginePlain);
 measured!(engine_versioned_64, EngineVersioned);
 measured!(dashmap_foldhash_64, DashFold);
+measured!(engine_unprobed_64, EngineUnprobed);
 
 fn main() {
     // Spread-out keys, so that every shard and every probe position is used.
@@ -271,6 +274,10 @@ fn main() {
     );
     engine_versioned_64::run(
         EngineVersioned::with_shards_capacity_and_hasher(64, cap, hasher()),
+        &keys,
+    );
+    engine_unprobed_64::run(
+        EngineUnprobed::with_shards_capacity_and_hasher(64, cap, hasher()),
         &keys,
     );
     dashmap_foldhash_64::run(

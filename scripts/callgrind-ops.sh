@@ -21,7 +21,7 @@ valgrind --tool=callgrind --callgrind-out-file="$out" "$bin" 2>/dev/null
 callgrind_annotate --inclusive=yes --threshold=100 "$out" 2>/dev/null | python3 -c '
 import re, sys
 n = int(sys.argv[1])
-maps = ["engine_plain_64", "engine_versioned_64", "dashmap_foldhash_64", "mapsafe_plain", "mapsafe_versioned", "dashmap_std", "dashmap_foldhash", "hashbrown_unsync"]
+maps = ["engine_plain_64", "engine_versioned_64", "engine_unprobed_64", "dashmap_foldhash_64", "mapsafe_plain", "mapsafe_versioned", "dashmap_std", "dashmap_foldhash", "hashbrown_unsync"]
 ops = ["get", "read", "update", "insert", "remove", "load", "entry"]
 cost = {}
 for line in sys.stdin:

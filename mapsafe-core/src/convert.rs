@@ -5,6 +5,7 @@ use core::hash::BuildHasher;
 
 use crate::map::ShardedMap;
 use crate::record::{Mode, Record};
+use crate::reentry::Op;
 use crate::shard::stored_hash;
 use crate::snapshot::{IntoIter, copy_table};
 
@@ -46,7 +47,7 @@ impl<R: Record + Clone, M: Mode, S: BuildHasher + Clone> Clone for ShardedMap<R,
     /// If called from inside an operation on this map, or if cloning a record panics.
     #[track_caller]
     fn clone(&self) -> Self {
-        let _scope = self.scope("clone");
+        let _scope = self.scope(Op::Clone);
         self.count_pass(|p| &p.snapshots);
         let (tables, version) = self.run_pass(copy_table::<R, M>);
         let copy =
@@ -63,7 +64,7 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
     /// How many records the map can hold before some shard must grow (the sum over shards).
     #[track_caller]
     pub fn capacity(&self) -> usize {
-        let _scope = self.scope("capacity");
+        let _scope = self.scope(Op::Capacity);
         self.shards.iter().map(|s| s.read().capacity()).sum()
     }
 
@@ -71,7 +72,7 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
     /// time.
     #[track_caller]
     pub fn reserve(&self, additional: usize) {
-        let _scope = self.scope("reserve");
+        let _scope = self.scope(Op::Reserve);
         let per_shard = additional.div_ceil(self.shard_count());
         for slot in self.shards.iter() {
             slot.write().reserve(per_shard, stored_hash);
@@ -98,7 +99,7 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
     /// ```
     #[track_caller]
     pub fn shrink_to_fit(&self) {
-        let _scope = self.scope("shrink_to_fit");
+        let _scope = self.scope(Op::ShrinkToFit);
         for slot in self.shards.iter() {
             slot.write().shrink_to_fit(stored_hash);
         }

@@ -7,6 +7,7 @@ use core::mem;
 
 use crate::map::{Settle, ShardedMap, settle_if_owed, take_ticket};
 use crate::record::{Mode, Record, VersionedMode};
+use crate::reentry::Op;
 use crate::shard::{Entry as Stored, ShardSlot, Shared, Table, stored_hash};
 
 /// What every entry needs to write: the table under its lock and the write protocol.
@@ -329,7 +330,7 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
         R::Key: Borrow<Q>,
         Q: Hash + Eq + fmt::Debug + ?Sized,
     {
-        let _scope = self.scope("entry");
+        let _scope = self.scope(Op::Entry);
         let hash = self.hash(key);
         let mut shard = self.write_shard(hash);
         let bucket = Self::find_bucket(&shard, hash, key);

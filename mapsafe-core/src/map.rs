@@ -10,6 +10,7 @@ use crate::clock::Ticket;
 use crate::hasher::DefaultHasher;
 use crate::record::{Mode, Plain, Record};
 use crate::reentry;
+use crate::reentry::Op;
 use crate::shard::{Debt, Entry, ShardSlot, ShardView, ShardWrite, Shared, Table, stored_hash};
 use crate::types::LoadOrStore;
 
@@ -214,7 +215,7 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
     /// Enters the re-entrancy scope of `op` on this map (see `reentry`).
     #[inline(always)]
     #[track_caller]
-    pub(crate) fn scope(&self, op: &'static str) -> reentry::Scope {
+    pub(crate) fn scope(&self, op: Op) -> reentry::Scope {
         let refused = M::PROBED.then_some(&self.shared.probes.refused);
         reentry::enter(self.id(), op, refused)
     }
@@ -318,7 +319,7 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
         R::Key: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let _scope = self.scope("contains_key");
+        let _scope = self.scope(Op::ContainsKey);
         self.with_entry(key, |_| ()).is_some()
     }
 
@@ -331,7 +332,7 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
         R::Key: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let _scope = self.scope("get");
+        let _scope = self.scope(Op::Get);
         self.with_entry(key, |e| e.record.clone())
     }
 
@@ -364,7 +365,7 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
         R::Key: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let _scope = self.scope("read");
+        let _scope = self.scope(Op::Read);
         self.with_entry(key, |e| f(&e.record))
     }
 
@@ -388,7 +389,7 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
     /// ```
     #[track_caller]
     pub fn for_each(&self, mut f: impl FnMut(&R)) {
-        let _scope = self.scope("for_each");
+        let _scope = self.scope(Op::ForEach);
         for slot in self.shards.iter() {
             let table = slot.read();
             for entry in table.iter() {
@@ -410,7 +411,7 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
     #[inline]
     #[track_caller]
     pub(crate) fn insert_with_revision(&self, record: R) -> (Option<R>, u64) {
-        let _scope = self.scope("insert");
+        let _scope = self.scope(Op::Insert);
         let hash = self.hash(record.key());
         let mut shard = self.write_shard(hash);
         match Self::find_bucket(&shard, hash, record.key()) {
@@ -449,7 +450,7 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
     where
         R: Clone,
     {
-        let _scope = self.scope("load_or_store");
+        let _scope = self.scope(Op::LoadOrStore);
         let hash = self.hash(record.key());
         let mut shard = self.write_shard(hash);
         match Self::find_bucket(&shard, hash, record.key()) {
@@ -521,7 +522,7 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
         R::Key: Borrow<Q>,
         Q: Hash + Eq + fmt::Debug + ?Sized,
     {
-        let _scope = self.scope("get_or_insert_with");
+        let _scope = self.scope(Op::GetOrInsertWith);
         let hash = self.hash(key);
         let mut shard = self.write_shard(hash);
         if let Some(bucket) = Self::find_bucket(&shard, hash, key) {
@@ -574,7 +575,7 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
         R::Key: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let _scope = self.scope("update");
+        let _scope = self.scope(Op::Update);
         let hash = self.hash(key);
         let mut shard = self.write_shard(hash);
         let bucket = Self::find_bucket(&shard, hash, key)?;
@@ -639,7 +640,7 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
         R::Key: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let _scope = self.scope("remove");
+        let _scope = self.scope(Op::Remove);
         let hash = self.hash(key);
         let mut shard = self.write_shard(hash);
         let bucket = Self::find_bucket(&shard, hash, key)?;
@@ -670,7 +671,7 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
         let mut doomed: Vec<usize> = Vec::new();
         for slot in self.shards.iter() {
             let removed = {
-                let _scope = self.scope("retain");
+                let _scope = self.scope(Op::Retain);
                 let mut shard = slot.write();
                 doomed.clear();
                 doomed.extend(shard.iter_buckets().filter(|&bucket| {
@@ -699,7 +700,7 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
     pub fn clear(&self) {
         for slot in self.shards.iter() {
             let removed = {
-                let _scope = self.scope("clear");
+                let _scope = self.scope(Op::Clear);
                 let mut shard = slot.write();
                 if shard.is_empty() {
                     continue;

@@ -25,6 +25,7 @@ use ::rayon::iter::{FromParallelIterator, IntoParallelIterator, ParallelExtend, 
 
 use crate::map::ShardedMap;
 use crate::record::{Mode, Record};
+use crate::reentry::Op;
 use crate::snapshot::Snapshot;
 
 /// Parallel iterator over a snapshot's records, from `snapshot.into_par_iter()`.
@@ -190,7 +191,7 @@ impl<R: Record, M: Mode, S: BuildHasher + Sync> ParallelExtend<R> for &ShardedMa
         // Checked here, on the calling thread: the inserts run on rayon's threads, where the
         // re-entrancy check cannot see that this thread holds one of the map's locks. The
         // scope ends at once, so the inserts this thread runs itself as a rayon worker pass.
-        drop(self.scope("par_extend"));
+        drop(self.scope(Op::ParExtend));
         let map: &ShardedMap<R, M, S> = self;
         records.into_par_iter().for_each(|record| {
             let _ = map.insert(record);

@@ -10,6 +10,7 @@ use hashbrown::hash_table;
 use crate::hasher::DefaultHasher;
 use crate::map::ShardedMap;
 use crate::record::{Mode, Plain, Record, VersionedMode};
+use crate::reentry::Op;
 use crate::shard::{Entry, ShardView, Table};
 use crate::types::Versioned;
 
@@ -54,7 +55,7 @@ impl<R: Record, M: Mode, S: BuildHasher + Clone> ShardedMap<R, M, S> {
     where
         R: Clone,
     {
-        let _scope = self.scope("snapshot");
+        let _scope = self.scope(Op::Snapshot);
         self.count_pass(|p| &p.snapshots);
         let (shards, version) = self.run_pass(copy_table::<R, M>);
         Snapshot {

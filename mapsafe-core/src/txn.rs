@@ -15,6 +15,7 @@ use crate::hasher::DefaultHasher;
 use crate::map::{ShardedMap, settle_if_owed, take_ticket};
 use crate::probes::MapProbes;
 use crate::record::{Mode, Record, VersionedMode};
+use crate::reentry::Op;
 use crate::shard::ShardWrite;
 
 /// Every key a committed transaction changed, with its revision.
@@ -437,7 +438,7 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
     {
         let (replaced, changed);
         let outcome = {
-            let _scope = self.scope("transaction");
+            let _scope = self.scope(Op::Transaction);
             let declared: Vec<u64> = keys.iter().map(|key| self.hash(*key)).collect();
             let mut indices: Vec<usize> = declared.iter().map(|&h| self.shard_index(h)).collect();
             indices.sort_unstable();

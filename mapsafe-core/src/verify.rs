@@ -5,6 +5,7 @@ use core::hash::BuildHasher;
 
 use crate::map::ShardedMap;
 use crate::record::{Mode, Record};
+use crate::reentry::Op;
 use crate::shard::ShardView;
 
 /// A healthy map's vital signs, from `verify_consistency`.
@@ -265,7 +266,7 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
     #[must_use = "the result says whether the map is consistent"]
     #[track_caller]
     pub fn verify_consistency(&self) -> Result<ConsistencyReport, ConsistencyError> {
-        let _scope = self.scope("verify_consistency");
+        let _scope = self.scope(Op::VerifyConsistency);
         self.count_pass(|p| &p.verifications);
         let (findings, version) = self.run_pass(check_shard::<R, M>);
         let mut violations = Vec::new();

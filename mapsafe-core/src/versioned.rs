@@ -6,6 +6,7 @@ use core::mem;
 
 use crate::map::ShardedMap;
 use crate::record::{Record, VersionedMode};
+use crate::reentry::Op;
 use crate::types::{Conflict, Versioned};
 
 impl<R: Record, S: BuildHasher> ShardedMap<R, VersionedMode, S> {
@@ -24,7 +25,7 @@ impl<R: Record, S: BuildHasher> ShardedMap<R, VersionedMode, S> {
         R::Key: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let _scope = self.scope("get_versioned");
+        let _scope = self.scope(Op::GetVersioned);
         self.get_with_revision_in_scope(key)
             .map(|(value, version)| Versioned { version, value })
     }
@@ -40,7 +41,7 @@ impl<R: Record, S: BuildHasher> ShardedMap<R, VersionedMode, S> {
     #[track_caller]
     pub fn compare_and_swap(&self, expected: u64, record: R) -> Result<u64, Conflict<R>> {
         let (replaced, outcome) = {
-            let _scope = self.scope("compare_and_swap");
+            let _scope = self.scope(Op::CompareAndSwap);
             let hash = self.hash(record.key());
             let mut shard = self.write_shard(hash);
             match Self::find_bucket(&shard, hash, record.key()) {
@@ -107,7 +108,7 @@ impl<R: Record, S: BuildHasher> ShardedMap<R, VersionedMode, S> {
         R::Key: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let _scope = self.scope("compare_and_remove");
+        let _scope = self.scope(Op::CompareAndRemove);
         let hash = self.hash(key);
         let mut shard = self.write_shard(hash);
         let Some(bucket) = Self::find_bucket(&shard, hash, key) else {
