@@ -291,7 +291,7 @@ fn threads_sharing_through_arc_lose_no_update() {
             let map = Arc::clone(&map);
             thread::spawn(move || {
                 for _ in 0..1000 {
-                    map.update("ada", |u| *u.visits += 1);
+                    assert_eq!(map.update("ada", |u| *u.visits += 1), Some(()));
                 }
             })
         })
