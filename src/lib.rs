@@ -10,6 +10,44 @@
 //! get-or-insert ([`LoadOrStore`]) or of a compare-and-swap is a `#[must_use]` warning, and a
 //! versioned map turns lost updates into [`Conflict`]s.
 //!
+//! A word count from several threads: [`entry`](ShardedMap::entry) reads, decides and writes
+//! one key in one call, so no count is lost.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use std::thread;
+//!
+//! use mapsafe::concurrent_map;
+//!
+//! #[concurrent_map]
+//! pub struct Word {
+//!     #[key]
+//!     pub word: String,
+//!     pub count: u64,
+//! }
+//!
+//! let text = "the cat saw the dog and the dog saw the cat";
+//! let words = Arc::new(WordMap::new());
+//! let handles: Vec<_> = (0..4)
+//!     .map(|_| {
+//!         let words = Arc::clone(&words);
+//!         thread::spawn(move || {
+//!             for word in text.split_whitespace() {
+//!                 words.entry(word, |e| *e.or_insert_with(|| Word { word: word.to_owned(), count: 0 }).count += 1);
+//!             }
+//!         })
+//!     })
+//!     .collect();
+//! for handle in handles {
+//!     handle.join().unwrap();
+//! }
+//! assert_eq!(words.len(), 5);
+//! assert_eq!(words.read("the", |w| w.count), Some(4 * 4));
+//! assert_eq!(words.read("and", |w| w.count), Some(4));
+//! ```
+//!
+//! A versioned map of accounts: atomic updates, compare-and-swap, get-or-insert, snapshots.
+//!
 //! ```
 //! use std::sync::Arc;
 //! use std::thread;
@@ -33,7 +71,8 @@
 //!         let accounts = Arc::clone(&accounts);
 //!         thread::spawn(move || {
 //!             for _ in 0..100 {
-//!                 accounts.update("ada", |account| *account.balance += 1);
+//!                 let deposited = accounts.update("ada", |account| *account.balance += 1);
+//!                 assert!(deposited.is_some(), "ada's account exists");
 //!             }
 //!         })
 //!     })
@@ -64,6 +103,93 @@
 //! println!("{}", accounts.verify_consistency().unwrap());
 //! ```
 //!
+//! A [`transaction`](ShardedMap::transaction) changes several records at one instant, or none:
+//!
+//! ```
+//! #[mapsafe::concurrent_map(versioned)]
+//! #[derive(Clone, Debug)]
+//! struct Stock {
+//!     #[key]
+//!     place: String,
+//!     units: u32,
+//! }
+//!
+//! let stock = StockMap::new();
+//! let _ = stock.insert(Stock { place: "shelf".into(), units: 10 });
+//! let _ = stock.insert(Stock { place: "store".into(), units: 0 });
+//! let mv = |n: u32| {
+//!     stock.transaction(&["shelf", "store"], |tx| {
+//!         if tx.get("shelf").is_none_or(|shelf| shelf.units < n) {
+//!             return Err("not enough on the shelf");
+//!         }
+//!         let _ = tx.update("shelf", |shelf| *shelf.units -= n);
+//!         let _ = tx.update("store", |store| *store.units += n);
+//!         Ok(n)
+//!     })
+//! };
+//! assert_eq!(mv(4), Ok(4));
+//! assert_eq!(mv(7), Err("not enough on the shelf")); // nothing moved
+//! assert_eq!(stock.read("shelf", |s| s.units), Some(6));
+//! assert_eq!(stock.read("store", |s| s.units), Some(4));
+//! ```
+//!
+//! # Features
+//!
+//! - `serde`: every generated map is `Serialize` (a sequence of records, taken as one snapshot)
+//!   and `Deserialize` (a key seen twice is an error), when its record is.
+//! - `rayon`: snapshots have `par_iter()` and `into_par_iter()`, and every generated map is
+//!   `FromParallelIterator` and `ParallelExtend`.
+//!
+//! ```
+//! # #[cfg(feature = "serde")] {
+//! #[mapsafe::concurrent_map]
+//! #[derive(Clone, Debug, PartialEq)]
+//! struct Word {
+//!     #[key]
+//!     word: String,
+//!     count: u64,
+//! }
+//! // As `#[derive(Serialize, Deserialize)]` would, written out: a record as a pair.
+//! impl serde::Serialize for Word {
+//!     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+//!         serde::Serialize::serialize(&(&self.word, self.count), s)
+//!     }
+//! }
+//! impl<'de> serde::Deserialize<'de> for Word {
+//!     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+//!         let (word, count) = serde::Deserialize::deserialize(d)?;
+//!         Ok(Word { word, count })
+//!     }
+//! }
+//!
+//! let words = WordMap::new();
+//! let _ = words.insert(Word { word: "cat".into(), count: 2 });
+//! let json = serde_json::to_string(&words).unwrap();
+//! assert_eq!(json, r#"[["cat",2]]"#);
+//! let back: WordMap = serde_json::from_str(&json).unwrap();
+//! assert_eq!(back.get("cat"), words.get("cat"));
+//! assert!(serde_json::from_str::<WordMap>(r#"[["cat",1],["cat",2]]"#).is_err());
+//! # }
+//! ```
+//!
+//! ```
+//! # #[cfg(feature = "rayon")] {
+//! use rayon::prelude::*;
+//!
+//! #[mapsafe::concurrent_map]
+//! #[derive(Clone, Debug)]
+//! struct Sale {
+//!     #[key]
+//!     id: u32,
+//!     cents: u64,
+//! }
+//!
+//! let sales: SaleMap = (0..1000).into_par_iter().map(|id| Sale { id, cents: 5 }).collect();
+//! let total: u64 = sales.snapshot().par_iter().map(|sale| sale.cents).sum();
+//! assert_eq!(total, 5000);
+//! # }
+//! ```
+//!
 //! The runtime behind the generated maps is [`ShardedMap`], which can also be used directly with
 //! `(K, V)` pairs.
 #![forbid(unsafe_code)]
@@ -79,11 +205,16 @@ extern crate self as mapsafe;
 ///
 /// - `{Struct}Map`: the map, one record per key. Every method takes `&self` and none returns a
 ///   guard or a reference into the map: `new`, `with_capacity`, `Default`, `len`, `is_empty`,
-///   `shard_count`, `contains_key`, `get`, `read`, `insert`, `load_or_store`, `update`,
-///   `remove`, `retain`, `clear`, `snapshot`, `verify_consistency`, and on versioned maps
-///   `version`, `get_versioned` and `compare_and_swap`. Lookups take any `&Q` the key borrows
-///   as (`&str` for a `String` key). `get`, `load_or_store`, `snapshot` and `get_versioned`
-///   copy records and exist only when the struct is `Clone`.
+///   `shard_count`, `contains_key`, `get`, `read`, `for_each`, `insert`, `load_or_store`,
+///   `get_or_insert_with`, `entry`, `update`, `remove`, `remove_if`, `transaction`, `retain`,
+///   `clear`, `snapshot`, `capacity`, `reserve`, `shrink_to_fit`, `stats`,
+///   `verify_consistency`, and on versioned maps `version`, `get_versioned`,
+///   `compare_and_swap` and `compare_and_remove`. Lookups take any `&Q` the key borrows as
+///   (`&str` for a `String` key). `get`, `load_or_store`, `get_or_insert_with`, `transaction`,
+///   `snapshot` and `get_versioned` copy records and exist only when the struct is `Clone`.
+///   The map is `Clone` (a point-in-time copy) when the struct is, `FromIterator`, `Extend`
+///   and `IntoIterator`; with the `serde` feature `Serialize`/`Deserialize` when the struct
+///   is, with `rayon` `FromParallelIterator`/`ParallelExtend`.
 /// - `{Struct}Mut<'a>`: what an `update` closure receives, a `&'a mut` to every field except
 ///   the key (each with its field's visibility), so an update cannot move a record to another key.
 ///
@@ -92,7 +223,7 @@ extern crate self as mapsafe;
 /// | argument | meaning | default |
 /// |---|---|---|
 /// | `shards = N` | number of shards: an integer literal, a power of two in `1..=1024` | four per hardware thread |
-/// | `versioned` | stamp every write with the map's next revision; adds `version`, `get_versioned`, `compare_and_swap` | off |
+/// | `versioned` | stamp every write with the map's next revision; adds `version`, `get_versioned`, `compare_and_swap`, `compare_and_remove` | off |
 /// | `name = Ident` | name of the generated map | `{Struct}Map` |
 /// | `hasher = Path` | a `BuildHasher + Default + Clone + Send + Sync` type | [`DefaultHasher`] |
 /// | `consistency_test = path` | emit `#[cfg(test)] #[test] fn {struct_snake}_map_consistency()`, which runs the [`check`] checker on the map with records from `path: fn(key: u64, nonce: u64) -> Struct` | none |
@@ -148,7 +279,7 @@ extern crate self as mapsafe;
 /// let sessions = SessionMap::new();
 /// assert!(sessions.insert(Session { token: 7, user: "ada".into() }).is_none());
 /// assert_eq!(sessions.read(&7, |s| s.user.len()), Some(3));
-/// sessions.update(&7, |s| s.user.push_str(" lovelace"));
+/// assert!(sessions.update(&7, |s| s.user.push_str(" lovelace")).is_some());
 /// assert_eq!(sessions.get(&7).map(|s| s.user), Some("ada lovelace".to_string()));
 /// ```
 pub use mapsafe_macros::concurrent_map;
@@ -159,9 +290,13 @@ pub use mapsafe_core::check;
 
 pub use mapsafe_core::{
     Conflict, ConsistencyError, ConsistencyReport, DefaultHasher, Entry, IntoIter, Iter,
-    LoadOrStore, MAX_SHARDS, Mode, OccupiedEntry, Plain, Record, ShardedMap, Snapshot, Txn,
-    VacantEntry, Versioned, VersionedMode, Violation, ViolationKind, default_shard_count,
+    LoadOrStore, MAX_SHARDS, MapStats, Mode, OccupiedEntry, Plain, Record, ShardedMap, Snapshot,
+    Txn, VacantEntry, Versioned, VersionedMode, Violation, ViolationKind, default_shard_count,
 };
+
+/// Parallel iteration of snapshots (`par_iter()`, `into_par_iter()`), with the `rayon` feature.
+#[cfg(feature = "rayon")]
+pub use mapsafe_core::rayon;
 
 /// What the code generated by `#[concurrent_map]` names. Not a public API: it may change in any
 /// release.
@@ -170,9 +305,47 @@ pub mod __private {
     pub use mapsafe_core::check::generated_consistency_test;
     pub use mapsafe_core::generated::{VersionedOnly, fmt_named};
     pub use mapsafe_core::{
-        AsEngine, Conflict, ConsistencyError, ConsistencyReport, DefaultHasher, LoadOrStore, Plain,
-        Record, ShardedMap, Snapshot, Versioned, VersionedMode, default_shard_count,
+        AsEngine, Conflict, ConsistencyError, ConsistencyReport, DefaultHasher, Entry, IntoIter,
+        LoadOrStore, MapStats, Plain, Record, ShardedMap, Snapshot, Txn, Versioned, VersionedMode,
+        default_shard_count,
     };
+
+    #[cfg(feature = "rayon")]
+    pub use ::rayon;
+    #[cfg(feature = "serde")]
+    pub use ::serde;
+
+    // The expansion wraps its serde and rayon impls in these: a `#[cfg(feature = ...)]` in
+    // generated code would test the user's crate's features, not this crate's.
+    /// Expands its items only with this crate's `serde` feature.
+    #[cfg(feature = "serde")]
+    #[doc(hidden)]
+    #[macro_export]
+    macro_rules! __mapsafe_if_serde {
+        ($($item:item)*) => { $($item)* };
+    }
+    /// Expands its items only with this crate's `serde` feature.
+    #[cfg(not(feature = "serde"))]
+    #[doc(hidden)]
+    #[macro_export]
+    macro_rules! __mapsafe_if_serde {
+        ($($item:item)*) => {};
+    }
+    /// Expands its items only with this crate's `rayon` feature.
+    #[cfg(feature = "rayon")]
+    #[doc(hidden)]
+    #[macro_export]
+    macro_rules! __mapsafe_if_rayon {
+        ($($item:item)*) => { $($item)* };
+    }
+    /// Expands its items only with this crate's `rayon` feature.
+    #[cfg(not(feature = "rayon"))]
+    #[doc(hidden)]
+    #[macro_export]
+    macro_rules! __mapsafe_if_rayon {
+        ($($item:item)*) => {};
+    }
+    pub use crate::{__mapsafe_if_rayon as if_rayon, __mapsafe_if_serde as if_serde};
 
     use core::fmt::Debug;
     use core::hash::{BuildHasher, Hash};

@@ -240,6 +240,52 @@ where
         self.engine.load_or_store(record)
     }
 
+    /// Runs `f` on this key's [`Entry`](mapsafe::Entry), occupied or vacant, under the shard's
+    /// write lock, and returns what `f` returns: every read-decide-write on one key in one call.
+    /// Records handed to the entry must have this key; a present record is changed through
+    /// [`SeenMut`], which cannot reach the key.
+    ///
+    /// As [`ShardedMap::entry`](mapsafe::ShardedMap::entry), which documents its cost, panics and
+    /// guarantees.
+    ///
+    /// # Note
+    ///
+    /// Nothing borrowed from the entry can leave `f`: it runs under the shard's lock, and a
+    /// reference returned from it would outlive that lock, so rustc refuses it ("borrowed data
+    /// escapes the closure", "lifetime may not live long enough"). Return an owned value instead
+    /// (copy or clone the part you need), or finish the work inside `f`.
+    #[track_caller]
+    #[inline]
+    pub fn entry<Q, T>(
+        &self,
+        key: &Q,
+        f: impl ::core::ops::FnOnce(
+            ::mapsafe::__private::Entry<'_, Seen, ::mapsafe::__private::Plain>,
+        ) -> T,
+    ) -> T
+    where
+        u64: ::core::borrow::Borrow<Q>,
+        Q: ::core::hash::Hash + ::core::cmp::Eq + ::core::fmt::Debug + ?Sized,
+    {
+        self.engine.entry(key, f)
+    }
+
+    /// A clone of the record with this key, storing `make()` first if the key is absent; `make`
+    /// runs at most once, only then, and must return a record with this key. Needs `Seen: Clone`.
+    ///
+    /// As [`ShardedMap::get_or_insert_with`](mapsafe::ShardedMap::get_or_insert_with), which
+    /// documents its cost, panics and guarantees.
+    #[track_caller]
+    #[inline]
+    pub fn get_or_insert_with<Q>(&self, key: &Q, make: impl ::core::ops::FnOnce() -> Seen) -> Seen
+    where
+        u64: ::core::borrow::Borrow<Q>,
+        Q: ::core::hash::Hash + ::core::cmp::Eq + ::core::fmt::Debug + ?Sized,
+        for<'c> Seen: ::core::clone::Clone,
+    {
+        self.engine.get_or_insert_with(key, make)
+    }
+
     /// Atomically updates the record with this key in place and returns what `f` returns; `None` if
     /// the key is absent. `f` receives [`SeenMut`], which cannot reach the key.
     ///
@@ -252,6 +298,7 @@ where
     /// reference returned from it would outlive that lock, so rustc refuses it ("borrowed data
     /// escapes the closure", "lifetime may not live long enough"). Return an owned value instead
     /// (copy or clone the part you need), or finish the work inside `f`.
+    #[must_use = "`None` means the key was absent and nothing was updated"]
     #[track_caller]
     #[inline]
     pub fn update<Q, T>(
@@ -278,6 +325,80 @@ where
         Q: ::core::hash::Hash + ::core::cmp::Eq + ?Sized,
     {
         self.engine.remove(key)
+    }
+
+    /// Removes and returns the record with this key only if `pred` returns `true` for it, with no
+    /// other write in between; `None` if the key is absent or `pred` said no.
+    ///
+    /// As [`ShardedMap::remove_if`](mapsafe::ShardedMap::remove_if), which documents its cost,
+    /// panics and guarantees.
+    #[track_caller]
+    #[inline]
+    pub fn remove_if<Q>(
+        &self,
+        key: &Q,
+        pred: impl ::core::ops::FnOnce(&Seen) -> bool,
+    ) -> ::core::option::Option<Seen>
+    where
+        u64: ::core::borrow::Borrow<Q>,
+        Q: ::core::hash::Hash + ::core::cmp::Eq + ?Sized,
+    {
+        self.engine.remove_if(key, pred)
+    }
+
+    /// Runs `f` atomically over the records with the keys in `keys` (every key `f` may touch),
+    /// through a [`Txn`](mapsafe::Txn): if `f` returns `Ok` all its writes take effect at one
+    /// instant, if it returns `Err` or panics none do. Needs `Seen: Clone`.
+    ///
+    /// As [`ShardedMap::transaction`](mapsafe::ShardedMap::transaction), which documents its cost,
+    /// panics and guarantees.
+    ///
+    /// # Errors
+    ///
+    /// What `f` returns: an `Err` aborts the transaction.
+    ///
+    /// # Note
+    ///
+    /// Nothing borrowed from the transaction can leave `f`: it runs under the shard's lock, and a
+    /// reference returned from it would outlive that lock, so rustc refuses it ("borrowed data
+    /// escapes the closure", "lifetime may not live long enough"). Return an owned value instead
+    /// (copy or clone the part you need), or finish the work inside `f`.
+    #[track_caller]
+    pub fn transaction<Q, T, E>(
+        &self,
+        keys: &[&Q],
+        f: impl ::core::ops::FnOnce(
+            &mut ::mapsafe::__private::Txn<
+                '_,
+                Seen,
+                ::mapsafe::__private::Plain,
+                ::mapsafe::__private::DefaultHasher,
+            >,
+        ) -> ::core::result::Result<T, E>,
+    ) -> ::core::result::Result<T, E>
+    where
+        u64: ::core::borrow::Borrow<Q>,
+        Q: ::core::hash::Hash + ::core::cmp::Eq + ::core::fmt::Debug + ?Sized,
+        for<'c> Seen: ::core::clone::Clone,
+    {
+        self.engine.transaction(keys, f)
+    }
+
+    /// Runs `f` on every [`Seen`], one shard at a time under its read lock, without copying any;
+    /// not one instant (use [`snapshot`](Self::snapshot) for that).
+    ///
+    /// As [`ShardedMap::for_each`](mapsafe::ShardedMap::for_each), which documents its cost, panics
+    /// and guarantees.
+    ///
+    /// # Note
+    ///
+    /// Nothing borrowed from a record can leave `f`: it runs under the shard's lock, and a
+    /// reference returned from it would outlive that lock, so rustc refuses it ("borrowed data
+    /// escapes the closure", "lifetime may not live long enough"). Return an owned value instead
+    /// (copy or clone the part you need), or finish the work inside `f`.
+    #[track_caller]
+    pub fn for_each(&self, f: impl ::core::ops::FnMut(&Seen)) {
+        self.engine.for_each(f);
     }
 
     /// Keeps only the records for which `f` returns `true`, one shard at a time.
@@ -314,6 +435,42 @@ where
         for<'c> Seen: ::core::clone::Clone,
     {
         self.engine.snapshot()
+    }
+
+    /// How many records the map can hold before some shard must grow.
+    ///
+    /// As [`ShardedMap::capacity`](mapsafe::ShardedMap::capacity), which documents its cost, panics
+    /// and guarantees.
+    #[track_caller]
+    pub fn capacity(&self) -> usize {
+        self.engine.capacity()
+    }
+
+    /// Makes room for `additional` more records, spread over the shards.
+    ///
+    /// As [`ShardedMap::reserve`](mapsafe::ShardedMap::reserve), which documents its cost, panics
+    /// and guarantees.
+    #[track_caller]
+    pub fn reserve(&self, additional: usize) {
+        self.engine.reserve(additional);
+    }
+
+    /// Shrinks every shard to fit its records: shards never shrink on their own.
+    ///
+    /// As [`ShardedMap::shrink_to_fit`](mapsafe::ShardedMap::shrink_to_fit), which documents its
+    /// cost, panics and guarantees.
+    #[track_caller]
+    pub fn shrink_to_fit(&self) {
+        self.engine.shrink_to_fit();
+    }
+
+    /// What has happened to the map since it was created, as a [`MapStats`](mapsafe::MapStats);
+    /// takes no lock.
+    ///
+    /// As [`ShardedMap::stats`](mapsafe::ShardedMap::stats), which documents its cost, panics and
+    /// guarantees.
+    pub fn stats(&self) -> ::mapsafe::__private::MapStats {
+        self.engine.stats()
     }
 
     /// Checks the map's invariants over a consistent cut (safe while other threads write).
@@ -410,8 +567,117 @@ where
         )
         .compare_and_swap(expected, record)
     }
+
+    /// Removes the record with this key only if its current revision is `expected`, and returns it
+    /// with the revision the removal takes.
+    ///
+    /// As [`ShardedMap::compare_and_remove`](mapsafe::ShardedMap::compare_and_remove), which
+    /// documents its cost, panics and guarantees.
+    ///
+    /// # Errors
+    ///
+    /// The key's actual revision (0: absent) when it is not `expected`; nothing is removed.
+    #[doc(hidden)]
+    #[must_use = "`Err` means the key was not removed: it holds the key's actual revision"]
+    #[track_caller]
+    #[inline]
+    pub fn compare_and_remove<Q>(
+        &self,
+        expected: u64,
+        key: &Q,
+    ) -> ::core::result::Result<::mapsafe::__private::Versioned<Seen>, u64>
+    where
+        u64: ::core::borrow::Borrow<Q>,
+        Q: ::core::hash::Hash + ::core::cmp::Eq + ?Sized,
+        for<'c> ::mapsafe::__private::Plain: ::mapsafe::__private::VersionedOnly,
+    {
+        <::mapsafe::__private::Plain as ::mapsafe::__private::VersionedOnly>::versioned(
+            &self.engine,
+        )
+        .compare_and_remove(expected, key)
+    }
 }
 
+impl ::core::clone::Clone for SeenMap
+where
+    for<'c> Seen:
+        ::core::marker::Sized + ::mapsafe::__private::Record<Key = u64, Mut<'c> = SeenMut<'c>>,
+    for<'c> Seen: ::core::clone::Clone,
+{
+    /// A point-in-time copy with the same shard count and hasher, as
+    /// [`ShardedMap`](mapsafe::ShardedMap)'s `Clone`, which documents its cost and panics.
+    #[track_caller]
+    fn clone(&self) -> Self {
+        Self {
+            engine: ::core::clone::Clone::clone(&self.engine),
+        }
+    }
+}
+
+impl ::core::iter::FromIterator<Seen> for SeenMap
+where
+    for<'c> Seen:
+        ::core::marker::Sized + ::mapsafe::__private::Record<Key = u64, Mut<'c> = SeenMut<'c>>,
+{
+    /// Collects records into a new map with this map's shard count and hasher; a later
+    /// record replaces an earlier one with the same key, as `insert` does.
+    #[track_caller]
+    fn from_iter<__I>(records: __I) -> Self
+    where
+        __I: ::core::iter::IntoIterator<Item = Seen>,
+    {
+        let map = Self::new();
+        ::core::iter::Extend::extend(&mut &map.engine, records);
+        map
+    }
+}
+
+impl ::core::iter::Extend<Seen> for SeenMap
+where
+    for<'c> Seen:
+        ::core::marker::Sized + ::mapsafe::__private::Record<Key = u64, Mut<'c> = SeenMut<'c>>,
+{
+    /// Inserts every record, as `insert` does.
+    #[track_caller]
+    fn extend<__I>(&mut self, records: __I)
+    where
+        __I: ::core::iter::IntoIterator<Item = Seen>,
+    {
+        ::core::iter::Extend::extend(&mut &self.engine, records);
+    }
+}
+
+impl ::core::iter::Extend<Seen> for &SeenMap
+where
+    for<'c> Seen:
+        ::core::marker::Sized + ::mapsafe::__private::Record<Key = u64, Mut<'c> = SeenMut<'c>>,
+{
+    /// Inserts every record through a shared reference, so a map behind an `Arc` can be
+    /// bulk-loaded.
+    #[track_caller]
+    fn extend<__I>(&mut self, records: __I)
+    where
+        __I: ::core::iter::IntoIterator<Item = Seen>,
+    {
+        ::core::iter::Extend::extend(&mut &self.engine, records);
+    }
+}
+
+impl ::core::iter::IntoIterator for SeenMap
+where
+    for<'c> Seen:
+        ::core::marker::Sized + ::mapsafe::__private::Record<Key = u64, Mut<'c> = SeenMut<'c>>,
+{
+    type Item = Seen;
+    type IntoIter = ::mapsafe::__private::IntoIter<Seen, ::mapsafe::__private::Plain>;
+    /// Consumes the map, yielding its records in no particular order.
+    fn into_iter(self) -> Self::IntoIter {
+        ::core::iter::IntoIterator::into_iter(self.engine)
+    }
+}
+
+::mapsafe::__private::if_serde! { impl :: mapsafe :: __private :: serde :: Serialize for SeenMap where for < 'c > Seen : :: core :: marker :: Sized + :: mapsafe :: __private :: Record < Key = u64 , Mut < 'c > = SeenMut < 'c > > , for < 'c > Seen : :: mapsafe :: __private :: serde :: Serialize + :: core :: clone :: Clone , { # [doc = r" Serializes the records as a sequence, taken in one point-in-time pass (a"] # [doc = r" snapshot)."] fn serialize < __S > (& self , serializer : __S ,) -> :: core :: result :: Result < __S :: Ok , __S :: Error > where __S : :: mapsafe :: __private :: serde :: Serializer , { :: mapsafe :: __private :: serde :: Serialize :: serialize (& self . engine , serializer) } } impl < 'de > :: mapsafe :: __private :: serde :: Deserialize < 'de > for SeenMap where for < 'c > Seen : :: core :: marker :: Sized + :: mapsafe :: __private :: Record < Key = u64 , Mut < 'c > = SeenMut < 'c > > , for < 'c > Seen : :: mapsafe :: __private :: serde :: Deserialize < 'de > , { # [doc = r" Reads a sequence of records into a new map (with this map's shard count and"] # [doc = r" hasher); a key seen twice is an error naming it. A versioned map gets fresh"] # [doc = r" revisions, in input order."] fn deserialize < __D > (deserializer : __D) -> :: core :: result :: Result < Self , __D :: Error > where __D : :: mapsafe :: __private :: serde :: Deserializer < 'de > , { let map = Self :: new () ; :: mapsafe :: __private :: serde :: de :: DeserializeSeed :: deserialize (& map . engine , deserializer) ? ; :: core :: result :: Result :: Ok (map) } } }
+::mapsafe::__private::if_rayon! { impl :: mapsafe :: __private :: rayon :: iter :: FromParallelIterator < Seen > for SeenMap where for < 'c > Seen : :: core :: marker :: Sized + :: mapsafe :: __private :: Record < Key = u64 , Mut < 'c > = SeenMut < 'c > > , for < 'c > :: mapsafe :: __private :: DefaultHasher : :: core :: marker :: Sync , { # [doc = r" Collects records from a parallel iterator, inserting from every rayon thread."] fn from_par_iter < __I > (records : __I) -> Self where __I : :: mapsafe :: __private :: rayon :: iter :: IntoParallelIterator < Item = Seen > , { let map = Self :: new () ; :: mapsafe :: __private :: rayon :: iter :: ParallelExtend :: par_extend (& mut & map . engine , records) ; map } } impl :: mapsafe :: __private :: rayon :: iter :: ParallelExtend < Seen > for SeenMap where for < 'c > Seen : :: core :: marker :: Sized + :: mapsafe :: __private :: Record < Key = u64 , Mut < 'c > = SeenMut < 'c > > , for < 'c > :: mapsafe :: __private :: DefaultHasher : :: core :: marker :: Sync , { # [doc = "Inserts every record from every rayon thread, as `insert` does."] # [track_caller] fn par_extend < __I > (& mut self , records : __I) where __I : :: mapsafe :: __private :: rayon :: iter :: IntoParallelIterator < Item = Seen > , { :: mapsafe :: __private :: rayon :: iter :: ParallelExtend :: par_extend (& mut & self . engine , records) ; } } impl :: mapsafe :: __private :: rayon :: iter :: ParallelExtend < Seen > for & SeenMap where for < 'c > Seen : :: core :: marker :: Sized + :: mapsafe :: __private :: Record < Key = u64 , Mut < 'c > = SeenMut < 'c > > , for < 'c > :: mapsafe :: __private :: DefaultHasher : :: core :: marker :: Sync , { # [doc = "Inserts every record from every rayon thread through a shared reference."] # [track_caller] fn par_extend < __I > (& mut self , records : __I) where __I : :: mapsafe :: __private :: rayon :: iter :: IntoParallelIterator < Item = Seen > , { :: mapsafe :: __private :: rayon :: iter :: ParallelExtend :: par_extend (& mut & self . engine , records) ; } } }
 impl ::mapsafe::__private::Record for Seen
 where
     for<'c> Seen: ::core::marker::Send + ::core::marker::Sync,

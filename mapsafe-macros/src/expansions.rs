@@ -65,10 +65,11 @@ fn main() {
     let revision = orders
         .compare_and_swap(seen.version, shipped)
         .expect(\"no other writer\");
-    orders.update(&1, |order| {
+    let delivered = orders.update(&1, |order| {
         *order.status = Status::Delivered;
         *order.updated_at = 3;
     });
+    assert!(delivered.is_some(), \"order 1 is present\");
     println!(\"{orders:?}: revision {revision} then {}\", orders.version());
     println!(\"{:?}\", orders.get(&1));
     println!(\"{}\", orders.verify_consistency().expect(\"consistent\"));

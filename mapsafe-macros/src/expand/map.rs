@@ -4,7 +4,7 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::{Context, clone_bound, doc, lookup_bound};
+use super::{Context, clone_bound, doc, lookup_bound, named_lookup_bound};
 
 pub(super) fn map(cx: &Context) -> TokenStream {
     let definition = definition(cx);
@@ -104,12 +104,14 @@ fn methods(cx: &Context) -> TokenStream {
         gate,
         q,
         t,
+        e,
         ..
     } = cx;
     let impl_generics = cx.impl_generics(None);
     let view = cx.view_ty(quote!('_));
     let clone = clone_bound(record_ty);
     let lookup = lookup_bound(cx);
+    let named_lookup = named_lookup_bound(cx);
     let shards = &cx.shards.expr;
     let needs_clone = format!("Needs `{record}: Clone`.");
     let new_doc = cx.method_doc("new", format!("An empty map with {}.", cx.shards.doc));
@@ -176,9 +178,85 @@ fn methods(cx: &Context) -> TokenStream {
         ),
         &escape_note(&format!("the [`{}`]", cx.view)),
     );
+    let entry_doc = cx.method_doc_with(
+        "entry",
+        format!(
+            "Runs `f` on this key's [`Entry`]({docs}::Entry), occupied or vacant, under the \
+             shard's write lock, and returns what `f` returns: every read-decide-write on one key \
+             in one call. Records handed to the entry must have this key; a present record is \
+             changed through [`{view}`], which cannot reach the key.{stamp}",
+            docs = cx.docs,
+            view = cx.view,
+            stamp = cx.if_versioned(
+                " The changes made to a present record through the entry are one write, with one \
+                 fresh revision."
+            ),
+        ),
+        &escape_note("the entry"),
+    );
+    let get_or_insert_with_doc = cx.method_doc(
+        "get_or_insert_with",
+        format!(
+            "A clone of the record with this key, storing `make()` first if the key is absent; \
+             `make` runs at most once, only then, and must return a record with this key.\
+             {write_stamp} {needs_clone}"
+        ),
+    );
     let remove_doc = cx.method_doc(
         "remove",
         format!("Removes the record with this key and returns it.{write_stamp}"),
+    );
+    let remove_if_doc = cx.method_doc(
+        "remove_if",
+        format!(
+            "Removes and returns the record with this key only if `pred` returns `true` for it, \
+             with no other write in between; `None` if the key is absent or `pred` said no.\
+             {write_stamp}"
+        ),
+    );
+    let transaction_doc = cx.method_doc_with(
+        "transaction",
+        format!(
+            "Runs `f` atomically over the records with the keys in `keys` (every key `f` may \
+             touch), through a [`Txn`]({docs}::Txn): if `f` returns `Ok` all its writes take \
+             effect at one instant, if it returns `Err` or panics none do.{stamp} {needs_clone}",
+            docs = cx.docs,
+            stamp = cx.if_versioned(
+                " Each key it changed takes one fresh revision, consecutive for the transaction."
+            ),
+        ),
+        &format!(
+            "\n\n# Errors\n\nWhat `f` returns: an `Err` aborts the transaction.{}",
+            escape_note("the transaction")
+        ),
+    );
+    let for_each_doc = cx.method_doc_with(
+        "for_each",
+        format!(
+            "Runs `f` on every [`{record}`], one shard at a time under its read lock, without \
+             copying any; not one instant (use [`snapshot`](Self::snapshot) for that)."
+        ),
+        &escape_note("a record"),
+    );
+    let capacity_doc = cx.method_doc(
+        "capacity",
+        "How many records the map can hold before some shard must grow.",
+    );
+    let reserve_doc = cx.method_doc(
+        "reserve",
+        "Makes room for `additional` more records, spread over the shards.",
+    );
+    let shrink_to_fit_doc = cx.method_doc(
+        "shrink_to_fit",
+        "Shrinks every shard to fit its records: shards never shrink on their own.",
+    );
+    let stats_doc = cx.method_doc(
+        "stats",
+        format!(
+            "What has happened to the map since it was created, as a [`MapStats`]({}::MapStats); \
+             takes no lock.",
+            cx.docs
+        ),
     );
     let removed_stamp = cx.if_versioned(" Each removed record takes a fresh revision.");
     let retain_doc = cx.method_doc(
@@ -302,7 +380,37 @@ fn methods(cx: &Context) -> TokenStream {
                 self.engine.load_or_store(record)
             }
 
+            #entry_doc
+            #[track_caller]
+            #[inline]
+            pub fn entry<#q, #t>(
+                &self,
+                key: &#q,
+                f: impl ::core::ops::FnOnce(#p::Entry<'_, #record_ty, #mode_ty>) -> #t,
+            ) -> #t
+            where
+                #named_lookup
+            {
+                self.engine.entry(key, f)
+            }
+
+            #get_or_insert_with_doc
+            #[track_caller]
+            #[inline]
+            pub fn get_or_insert_with<#q>(
+                &self,
+                key: &#q,
+                make: impl ::core::ops::FnOnce() -> #record_ty,
+            ) -> #record_ty
+            where
+                #named_lookup,
+                #clone,
+            {
+                self.engine.get_or_insert_with(key, make)
+            }
+
             #update_doc
+            #[must_use = "`None` means the key was absent and nothing was updated"]
             #[track_caller]
             #[inline]
             pub fn update<#q, #t>(
@@ -326,6 +434,42 @@ fn methods(cx: &Context) -> TokenStream {
                 self.engine.remove(key)
             }
 
+            #remove_if_doc
+            #[track_caller]
+            #[inline]
+            pub fn remove_if<#q>(
+                &self,
+                key: &#q,
+                pred: impl ::core::ops::FnOnce(&#record_ty) -> bool,
+            ) -> ::core::option::Option<#record_ty>
+            where
+                #lookup
+            {
+                self.engine.remove_if(key, pred)
+            }
+
+            #transaction_doc
+            #[track_caller]
+            pub fn transaction<#q, #t, #e>(
+                &self,
+                keys: &[&#q],
+                f: impl ::core::ops::FnOnce(
+                    &mut #p::Txn<'_, #record_ty, #mode_ty, #hasher>,
+                ) -> ::core::result::Result<#t, #e>,
+            ) -> ::core::result::Result<#t, #e>
+            where
+                #named_lookup,
+                #clone,
+            {
+                self.engine.transaction(keys, f)
+            }
+
+            #for_each_doc
+            #[track_caller]
+            pub fn for_each(&self, f: impl ::core::ops::FnMut(&#record_ty)) {
+                self.engine.for_each(f);
+            }
+
             #retain_doc
             #[track_caller]
             pub fn retain(&self, f: impl ::core::ops::FnMut(&#record_ty) -> bool) {
@@ -345,6 +489,29 @@ fn methods(cx: &Context) -> TokenStream {
                 #clone,
             {
                 self.engine.snapshot()
+            }
+
+            #capacity_doc
+            #[track_caller]
+            pub fn capacity(&self) -> usize {
+                self.engine.capacity()
+            }
+
+            #reserve_doc
+            #[track_caller]
+            pub fn reserve(&self, additional: usize) {
+                self.engine.reserve(additional);
+            }
+
+            #shrink_to_fit_doc
+            #[track_caller]
+            pub fn shrink_to_fit(&self) {
+                self.engine.shrink_to_fit();
+            }
+
+            #stats_doc
+            pub fn stats(&self) -> #p::MapStats {
+                self.engine.stats()
             }
 
             #verify_doc

@@ -8,6 +8,7 @@
 
 mod assertions;
 mod consistency_test;
+mod conversions;
 mod map;
 mod record;
 mod versioned;
@@ -27,6 +28,7 @@ pub(crate) fn expand(args: &Args, input: &Input, key: &Field) -> TokenStream {
     let view = view::view(&cx);
     let map = map::map(&cx);
     let versioned = versioned::methods(&cx);
+    let conversions = conversions::conversions(&cx);
     let record = record::record_impl(&cx);
     let assertions = assertions::assertions(&cx);
     let consistency_test = consistency_test::consistency_test(&cx);
@@ -34,6 +36,7 @@ pub(crate) fn expand(args: &Args, input: &Input, key: &Field) -> TokenStream {
         #view
         #map
         #versioned
+        #conversions
         #record
         #assertions
         #consistency_test
@@ -88,10 +91,11 @@ struct Context<'c, 'a> {
     /// map is used rather than here: a record that breaks it is then reported once, by the
     /// assertions at the user's tokens, instead of by every generated item.
     gate: TokenStream,
-    /// The methods' type parameters: `Q` (a borrowed key) and `T` (a closure's result), unless
-    /// the user's record or key type is itself called that.
+    /// The methods' type parameters: `Q` (a borrowed key), `T` (a closure's result) and `E` (a
+    /// transaction's error), unless the user's record or key type is itself called that.
     q: Ident,
     t: Ident,
+    e: Ident,
 }
 
 impl<'c, 'a> Context<'c, 'a> {
@@ -156,6 +160,7 @@ impl<'c, 'a> Context<'c, 'a> {
         let key_ty = replace_self(field_ty(key), &record_ty);
         let q = free_ident("Q", record, &key_ty, &params.names);
         let t = free_ident("T", record, &key_ty, &params.names);
+        let e = free_ident("E", record, &key_ty, &params.names);
         let view_ty = quote!(#view<'c #(, #param_args)*>);
         // The engine sits behind a bound that the record is a `Record`, deferred as explained
         // above; its associated types are spelled out because inside the gated items the
@@ -195,6 +200,7 @@ impl<'c, 'a> Context<'c, 'a> {
             gate,
             q,
             t,
+            e,
         }
     }
 
@@ -407,4 +413,14 @@ fn clone_bound(record_ty: &TokenStream) -> TokenStream {
 fn lookup_bound(cx: &Context) -> TokenStream {
     let (key_ty, q) = (&cx.key_ty, &cx.q);
     quote!(#key_ty: ::core::borrow::Borrow<#q>, #q: ::core::hash::Hash + ::core::cmp::Eq + ?Sized)
+}
+
+/// [`lookup_bound`] for the methods whose panic messages name the key (`entry`,
+/// `get_or_insert_with`, `transaction`): `Q` is `Debug` too.
+fn named_lookup_bound(cx: &Context) -> TokenStream {
+    let (key_ty, q) = (&cx.key_ty, &cx.q);
+    quote! {
+        #key_ty: ::core::borrow::Borrow<#q>,
+        #q: ::core::hash::Hash + ::core::cmp::Eq + ::core::fmt::Debug + ?Sized
+    }
 }

@@ -1,4 +1,5 @@
-//! The versioned-only methods: `version`, `get_versioned` and `compare_and_swap`.
+//! The versioned-only methods: `version`, `get_versioned`, `compare_and_swap` and
+//! `compare_and_remove`.
 //!
 //! Every map has them, each behind the bound `Mode: VersionedOnly`, which only the versioned
 //! mode meets: on a versioned map they forward to the engine; on a plain map they are hidden
@@ -70,6 +71,25 @@ pub(super) fn methods(cx: &Context) -> TokenStream {
         quote!(),
         quote!(compare_and_swap(expected, record)),
     );
+    let compare_and_remove = cx.versioned_method(
+        "compare_and_remove",
+        "Removes the record with this key only if its current revision is `expected`, and \
+         returns it with the revision the removal takes.",
+        "\n\n# Errors\n\nThe key's actual revision (0: absent) when it is not `expected`; \
+         nothing is removed.",
+        quote! {
+            #[must_use = "`Err` means the key was not removed: it holds the key's actual revision"]
+            #[track_caller]
+            #[inline]
+            pub fn compare_and_remove<#q>(
+                &self,
+                expected: u64,
+                key: &#q,
+            ) -> ::core::result::Result<#p::Versioned<#record_ty>, u64>
+        },
+        quote!(#lookup,),
+        quote!(compare_and_remove(expected, key)),
+    );
     quote! {
         #[allow(dead_code)]
         impl #impl_generics #map_ty
@@ -79,6 +99,7 @@ pub(super) fn methods(cx: &Context) -> TokenStream {
             #version
             #get_versioned
             #compare_and_swap
+            #compare_and_remove
         }
     }
 }
