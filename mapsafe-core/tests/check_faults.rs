@@ -43,6 +43,11 @@ enum Bug {
     TxnShardAtATime,
     /// `compare_and_remove` removes whatever revision the key has.
     CompareAndRemoveIgnoresRevision,
+    /// `entry` looks the key up, releases the lock, and locks again to act on what it saw.
+    EntryReleasesLock,
+    /// `get_or_insert_with` checks for the key, runs `make` outside the lock, then stores or
+    /// returns what another caller stored meanwhile (so `make` can run for nothing, twice).
+    MakeOutsideLock,
 }
 
 const SHARDS: usize = 4;
@@ -286,6 +291,26 @@ impl<const V: bool> Target for Faulty<V> {
         if !self.compound {
             return None;
         }
+        if self.bug == Bug::MakeOutsideLock && !self.shard(*key).read().unwrap().contains_key(key) {
+            // A computation worth caching takes a while: a wide window for a racing caller.
+            for _ in 0..10 {
+                preempted();
+            }
+            let (k, v) = make();
+            let mut shard = self.shard(*key).write().unwrap();
+            if let Some(&(v, version)) = shard.get(key) {
+                return Some(Versioned {
+                    version,
+                    value: (*key, v),
+                });
+            }
+            let version = self.next_rev();
+            shard.insert(k, (v, version));
+            return Some(Versioned {
+                version,
+                value: (k, v),
+            });
+        }
         let mut shard = self.shard(*key).write().unwrap();
         if let Some(&(v, version)) = shard.get(key) {
             return Some(Versioned {
@@ -510,6 +535,12 @@ impl<const V: bool> Faulty<V> {
         if !self.compound {
             return None;
         }
+        // The bug: decide on what the key held a moment ago, then lock again to act on it.
+        let stale = (self.bug == Bug::EntryReleasesLock).then(|| {
+            let seen = self.shard(key).read().unwrap().get(&key).copied();
+            preempted();
+            seen
+        });
         let mut shard = self.shard(key).write().unwrap();
         let rev = std::cell::Cell::new(None);
         let fresh = || {
@@ -517,7 +548,16 @@ impl<const V: bool> Faulty<V> {
             rev.set(Some(r));
             r
         };
-        let (store, outcome) = act(shard.get_mut(&key), &fresh);
+        let mut seen = stale.flatten();
+        let slot = match stale {
+            Some(_) => seen.as_mut(),
+            None => shard.get_mut(&key),
+        };
+        let (store, outcome) = act(slot, &fresh);
+        if let (Some(_), None, Some(edited)) = (stale, store, seen) {
+            // An edit of the stale copy is written back over whatever is there now.
+            shard.insert(key, edited);
+        }
         match store {
             Some(Some(v)) => {
                 shard.insert(key, (v, fresh()));
@@ -793,6 +833,25 @@ fn transaction_applied_one_shard_at_a_time_is_caught() {
         Bug::TxnShardAtATime,
         &[&common[..], &versioned[..]].concat(),
     );
+}
+
+#[test]
+fn an_entry_that_releases_the_lock_between_lookup_and_write_is_caught() {
+    let classes = [
+        FailureClass::NotLinearizable,
+        FailureClass::TornSnapshot,
+        FailureClass::RevisionOrder,
+        FailureClass::SnapshotNotAtVersion,
+    ];
+    assert_compound_caught::<false>(Bug::EntryReleasesLock, &classes);
+    assert_compound_caught::<true>(Bug::EntryReleasesLock, &classes);
+}
+
+#[test]
+fn a_get_or_insert_with_that_runs_make_outside_the_lock_is_caught() {
+    let classes = [FailureClass::ClosureRuns, FailureClass::NotLinearizable];
+    assert_compound_caught::<false>(Bug::MakeOutsideLock, &classes);
+    assert_compound_caught::<true>(Bug::MakeOutsideLock, &classes);
 }
 
 #[test]

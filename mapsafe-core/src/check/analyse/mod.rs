@@ -249,16 +249,21 @@ impl<'a, R: Record + Clone + PartialEq + Debug> Analysis<'a, R> {
         before: usize,
         after: usize,
     ) -> Vec<usize> {
-        let Some(hist) = self.hists.get(&key) else {
-            return Vec::new();
-        };
-        let mut ops: Vec<&KeyOp> = hist.ops.iter().collect();
+        let mut ops: Vec<&KeyOp> = self
+            .hists
+            .get(&key)
+            .map_or(Vec::new(), |h| h.ops.iter().collect());
         ops.sort_by_key(|o| o.call);
         let mut events: Vec<usize> = Vec::new();
         for o in ops {
             if !events.contains(&o.event) {
                 events.push(o.event);
             }
+        }
+        // A finding made while the history was still being projected (a closure that ran
+        // twice) comes before its own projection: the offending call is the history's end.
+        if !events.contains(&offending) {
+            events.push(offending);
         }
         let at = events
             .iter()
