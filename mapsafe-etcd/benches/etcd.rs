@@ -119,7 +119,19 @@ fn in_process(secs: f64) {
             map.compare_and_swap(seen.version, next).expect("own key");
         }),
     );
-    println!("| {target} | two-key transaction | not in this build's engine | | |");
+    row(
+        target,
+        "two-key transaction",
+        &measure(secs, &|t, i| {
+            let (from, to) = (key(t, i), key(t, i + 1));
+            let moved: Result<(), ()> = map.transaction(&[&from, &to], |tx| {
+                let _ = tx.update(&from, |a| *a.balance -= 1);
+                let _ = tx.update(&to, |a| *a.balance += 1);
+                Ok(())
+            });
+            moved.expect("own keys");
+        }),
+    );
 }
 
 fn on_etcd(secs: f64, target: &str, endpoints: &[String]) {
