@@ -197,4 +197,27 @@ fn main() {
     row::<scc::HashMap<u64, u64>>();
     row::<papaya::HashMap<u64, u64>>();
     row::<parking_lot::RwLock<StdHashMap<u64, u64>>>();
+    after_mass_removal();
+}
+
+/// Shards never shrink on their own (as std's and hashbrown's maps): the heap after filling
+/// 1,000,000 records and removing 99% of them, then after `shrink_to_fit`.
+fn after_mass_removal() {
+    let before = live();
+    let map = EntryMap::new();
+    for k in 0..1_000_000 {
+        map.put(k);
+    }
+    let full = live() - before;
+    map.retain(|e| e.k % 100 == 0);
+    let removed = live() - before;
+    map.shrink_to_fit();
+    let shrunk = live() - before;
+    let mb = |b: isize| format!("{:.1} MB", b as f64 / 1e6);
+    println!("\n## after removing 99% of 1,000,000 records (`retain`), then `shrink_to_fit`\n");
+    println!("| state | records | heap |");
+    println!("|---|---:|---:|");
+    println!("| full | 1000000 | {} |", mb(full));
+    println!("| after removing 99% | {} | {} |", map.len(), mb(removed));
+    println!("| after `shrink_to_fit` | {} | {} |", map.len(), mb(shrunk));
 }
