@@ -70,6 +70,7 @@ pub struct ShardedMap<R: Record, M: Mode = Plain, S = DefaultHasher> {
 /// power of two (as dashmap does), computed once per process.
 pub fn default_shard_count() -> usize {
     static CACHED: AtomicUsize = AtomicUsize::new(0);
+    // Relaxed: a cache of a value every thread computes alike; a race only computes it twice.
     match CACHED.load(Ordering::Relaxed) {
         0 => {
             let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -249,6 +250,8 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
 
     /// Hands `table`, the contents of `slot`, to a pass, and marks the shard served.
     pub(crate) fn serve(&self, pass: &dyn Debt<R, M>, slot: &ShardSlot<R, M>, table: &Table<R, M>) {
+        // Relaxed loads and stores of `len` and `served`: the shard's lock (held by the caller,
+        // read or write) orders them with every other access.
         let place = |key: &R::Key| {
             let hash = self.hash(key);
             (hash, self.shard_index(hash))
@@ -735,6 +738,8 @@ pub(crate) fn settle_if_owed<R: Record, M: Mode>(
     ticket: Ticket,
     settle: &dyn Settle<R, M>,
 ) {
+    // `served` is written under the shard's lock, which the caller holds (Relaxed). `open_id`'s
+    // Acquire pairs with the clock's Release in the pass that set it.
     if ticket.during_pass()
         && slot.served.load(Ordering::Relaxed) != shared.open_id.load(Ordering::Acquire)
     {

@@ -45,10 +45,12 @@ impl<R: Record, M: Mode, T: Send> Debt<R, M> for Pass<R, M, T> {
     }
 
     fn threshold(&self) -> u64 {
+        // Relaxed: set under the registry lock, which every caller took to find the pass.
         self.threshold.load(Ordering::Relaxed)
     }
 
     fn serve(&self, shard: ShardView<'_, R, M>) {
+        // Acquire pairs with the Release below: a thread that sees the failure sees its payload.
         if self.failed.load(Ordering::Acquire) {
             return;
         }
@@ -103,6 +105,7 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
         let shared = self.shared();
         let _one_at_a_time = shared.gate.lock();
         let pass = Arc::new(Pass {
+            // Relaxed: only uniqueness matters, which the RMW gives.
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             threshold: AtomicU64::new(0),
             failed: AtomicBool::new(false),
@@ -131,6 +134,7 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
                 break;
             }
             let table = slot.read();
+            // Relaxed: under the shard's read lock, which orders it with writers' stores.
             if slot.served.load(Ordering::Relaxed) != pass.id {
                 self.serve(&*pass, slot, &table);
             }

@@ -168,6 +168,7 @@ fn enter_nested(enclosing: usize, id: usize, op: Op, refused: Option<&AtomicU64>
     };
     if let Some(outer) = outer {
         if let Some(refused) = refused {
+            // Relaxed: a probe counter (see `probes`).
             refused.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
         }
         let (op, outer) = (op.name(), outer.name());

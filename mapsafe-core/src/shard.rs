@@ -185,6 +185,8 @@ impl<R: Record, M: Mode> ShardWrite<'_, R, M> {
     /// Publishes the table's size now (a transaction publishes all its shards at once).
     #[inline(always)]
     pub(crate) fn publish_len(&self) {
+        // Relaxed: `len()` wants each shard's latest size, not an order with other memory (a
+        // transaction orders its shards' sizes through the `publishing` seqlock).
         self.slot.len.store(self.table.len(), Ordering::Relaxed);
     }
 }

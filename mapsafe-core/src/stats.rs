@@ -130,6 +130,7 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
     /// the conditional operations, transactions, contention, passes and verification. Takes no
     /// lock (O(shards) relaxed loads), so it is safe to call from a metrics exporter at any rate.
     pub fn stats(&self) -> MapStats {
+        // Relaxed: each counter's own value is all a report needs (see the module docs).
         let load = |c: &core::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
         let sum = |f: fn(&crate::probes::ShardProbes) -> &core::sync::atomic::AtomicU64| {
             self.shards.iter().map(|s| load(f(&s.probes))).sum::<u64>()
