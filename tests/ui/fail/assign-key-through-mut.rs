@@ -11,5 +11,5 @@ pub struct Order {
 fn main() {
     let orders = OrderMap::new();
     let _ = orders.insert(Order { id: 1, status: 0 });
-    orders.update(&1, |order| *order.id = 2);
+    let _ = orders.update(&1, |order| *order.id = 2);
 }

@@ -19,5 +19,5 @@ mod orders {
 fn main() {
     let orders = orders::OrderMap::new();
     let _ = orders.insert(orders::Order::new(1));
-    orders.update(&1, |order| *order.status = 9);
+    let _ = orders.update(&1, |order| *order.status = 9);
 }

@@ -12,7 +12,7 @@ fn main() {
     let orders = OrderMap::new();
     let _ = orders.insert(Order { id: 1, status: 0 });
     let mut kept = None;
-    orders.update(&1, |order| kept = Some(order));
+    let _ = orders.update(&1, |order| kept = Some(order));
     let _ = orders.remove(&1);
     println!("{kept:?}");
 }

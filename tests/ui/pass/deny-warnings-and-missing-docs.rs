@@ -60,7 +60,7 @@ fn main() {
         status: Status::Placed,
         updated_at: 0,
     });
-    orders.update(&1, |order| *order.status = Status::Shipped);
+    let _ = orders.update(&1, |order| *order.status = Status::Shipped);
     let seen = orders.get_versioned(&1).expect("present");
     assert!(orders.compare_and_swap(seen.version, seen.value).is_ok());
     let counters = Counters::default();

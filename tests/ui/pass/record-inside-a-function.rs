@@ -9,6 +9,6 @@ fn main() {
 
     let map = LocalMap::new();
     let _ = map.insert(Local { id: 1, hits: 0 });
-    map.update(&1, |l| *l.hits += 1);
+    let _ = map.update(&1, |l| *l.hits += 1);
     assert_eq!(map.get(&1), Some(Local { id: 1, hits: 1 }));
 }

@@ -12,7 +12,7 @@ fn main() {
         id: 1,
         children: Vec::new(),
     });
-    nodes.update(&1, |n| {
+    let _ = nodes.update(&1, |n| {
         n.children.push(Node {
             id: 2,
             children: Vec::new(),

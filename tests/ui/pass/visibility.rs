@@ -28,7 +28,7 @@ mod shop {
     pub fn secrets_len() -> usize {
         let secrets = SecretMap::new();
         let _ = secrets.insert(Secret { id: 1, value: 2 });
-        secrets.update(&1, |s| *s.value += 1);
+        let _ = secrets.update(&1, |s| *s.value += 1);
         secrets.len()
     }
 }
@@ -36,9 +36,9 @@ mod shop {
 fn main() {
     let orders: shop::OrderMap = shop::OrderMap::new();
     let _ = orders.insert(shop::Order { id: 1, status: 0 });
-    orders.update(&1, |order: shop::OrderMut<'_>| *order.status = 1);
+    let _ = orders.update(&1, |order: shop::OrderMut<'_>| *order.status = 1);
     let invoices = shop::InvoiceMap::new();
     let _ = invoices.insert(shop::Invoice { id: 1, total: 3 });
-    invoices.update(&1, |invoice| *invoice.total += 1);
+    let _ = invoices.update(&1, |invoice| *invoice.total += 1);
     assert_eq!(shop::secrets_len(), 1);
 }

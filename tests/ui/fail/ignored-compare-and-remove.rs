@@ -1,0 +1,16 @@
+#![deny(unused_must_use)]
+
+use mapsafe::concurrent_map;
+
+#[concurrent_map(versioned)]
+#[derive(Clone, Debug, PartialEq)]
+pub struct Order {
+    #[key]
+    pub id: u64,
+    pub status: u8,
+}
+
+fn main() {
+    let orders = OrderMap::new();
+    orders.compare_and_remove(1, &1);
+}

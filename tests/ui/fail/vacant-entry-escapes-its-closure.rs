@@ -1,0 +1,18 @@
+use mapsafe::{Entry, concurrent_map};
+
+#[concurrent_map]
+#[derive(Clone, Debug, PartialEq)]
+pub struct Order {
+    #[key]
+    pub id: u64,
+    pub status: u8,
+}
+
+fn main() {
+    let orders = OrderMap::new();
+    let escaped = orders.entry(&1, |e| match e {
+        Entry::Vacant(v) => Some(v),
+        Entry::Occupied(_) => None,
+    });
+    drop(escaped.map(|v| v.insert(Order { id: 1, status: 0 })));
+}
