@@ -6,7 +6,7 @@ use core::hash::BuildHasher;
 use crate::map::ShardedMap;
 use crate::record::{Mode, Record};
 use crate::reentry::Op;
-use crate::shard::stored_hash;
+use crate::shard::{make_room, shrink};
 use crate::snapshot::{IntoIter, copy_table};
 
 impl<R: Record, M: Mode, S: BuildHasher + Default> FromIterator<R> for ShardedMap<R, M, S> {
@@ -75,7 +75,7 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
         let _scope = self.scope(Op::Reserve);
         let per_shard = additional.div_ceil(self.shard_count());
         for slot in self.shards.iter() {
-            slot.write().reserve(per_shard, stored_hash);
+            make_room(&mut slot.write(), per_shard, &|key| self.hash(key));
         }
     }
 
@@ -101,7 +101,7 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
     pub fn shrink_to_fit(&self) {
         let _scope = self.scope(Op::ShrinkToFit);
         for slot in self.shards.iter() {
-            slot.write().shrink_to_fit(stored_hash);
+            shrink(&mut slot.write(), &|key| self.hash(key));
         }
     }
 }

@@ -8,7 +8,7 @@ use core::mem;
 use crate::map::{Settle, ShardedMap, settle_if_owed, take_ticket};
 use crate::record::{Mode, Record, VersionedMode};
 use crate::reentry::Op;
-use crate::shard::{Entry as Stored, ShardSlot, Shared, Table, stored_hash};
+use crate::shard::{Entry as Stored, ShardSlot, Shared, Table, make_room, no_rehash};
 
 /// What every entry needs to write: the table under its lock and the write protocol.
 struct Slot<'a, R: Record, M: Mode> {
@@ -16,6 +16,8 @@ struct Slot<'a, R: Record, M: Mode> {
     slot: &'a ShardSlot<R, M>,
     shared: &'a Shared<R, M>,
     settle: &'a dyn Settle<R, M>,
+    /// The map's hash of a key, for making room before an insert.
+    hash: &'a dyn Fn(&R::Key) -> u64,
 }
 
 impl<R: Record, M: Mode> Slot<'_, R, M> {
@@ -252,17 +254,14 @@ impl<'a, R: Record, M: Mode> VacantEntry<'a, R, M> {
                 record.key()
             );
         }
+        make_room(self.slot.table, 1, self.slot.hash);
         let revision = self.slot.begin_write();
         self.slot.slot.note(|p| &p.inserts, 1);
         let stored = Stored {
-            hash: self.hash,
             revision: M::revision(revision),
             record,
         };
-        let entry = self
-            .slot
-            .table
-            .insert_unique(self.hash, stored, stored_hash);
+        let entry = self.slot.table.insert_unique(self.hash, stored, no_rehash);
         (entry.into_mut().record.as_mut(), revision)
     }
 }
@@ -335,11 +334,13 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
         let mut shard = self.write_shard(hash);
         let bucket = Self::find_bucket(&shard, hash, key);
         let slot = shard.slot;
+        let rehash = |key: &R::Key| self.hash(key);
         let slot = Slot {
             table: &mut shard,
             slot,
             shared: self.shared(),
             settle: self,
+            hash: &rehash,
         };
         let matches = |found: &R::Key| found.borrow() == key;
         f(match bucket {

@@ -11,7 +11,9 @@ use crate::hasher::DefaultHasher;
 use crate::record::{Mode, Plain, Record};
 use crate::reentry;
 use crate::reentry::Op;
-use crate::shard::{Debt, Entry, ShardSlot, ShardView, ShardWrite, Shared, Table, stored_hash};
+use crate::shard::{
+    Debt, Entry, ShardSlot, ShardView, ShardWrite, Shared, Table, make_room, no_rehash,
+};
 use crate::types::LoadOrStore;
 
 /// The largest number of shards a map may have.
@@ -279,7 +281,7 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
         R::Key: Borrow<Q>,
         Q: Eq + ?Sized,
     {
-        table.find_bucket_index(hash, |e| e.hash == hash && e.record.key().borrow() == key)
+        table.find_bucket_index(hash, |e| e.record.key().borrow() == key)
     }
 
     /// Runs `f` on the entry for `key` under the shard's read lock. The caller is inside a
@@ -292,23 +294,27 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
     {
         let hash = self.hash(key);
         let table = self.shards[self.shard_index(hash)].read();
-        table
-            .find(hash, |e| e.hash == hash && e.record.key().borrow() == key)
-            .map(f)
+        table.find(hash, |e| e.record.key().borrow() == key).map(f)
     }
 
-    /// Stores a new entry (the caller found its key absent and took its ticket). The table's
-    /// rehash uses stored hashes only.
+    /// Makes room for `additional` entries in `table` without any rehash losing a record (see
+    /// `shard::make_room`): call before the ticket, so that a panicking `Hash` fails the call
+    /// with nothing changed.
+    #[inline(always)]
+    pub(crate) fn make_room(&self, table: &mut Table<R, M>, additional: usize) {
+        make_room(table, additional, &|key| self.hash(key));
+    }
+
+    /// Stores a new entry (the caller found its key absent, made room and took its ticket).
     #[inline(always)]
     pub(crate) fn store_new(table: &mut Table<R, M>, hash: u64, revision: u64, record: R) {
         table.insert_unique(
             hash,
             Entry {
-                hash,
                 revision: M::revision(revision),
                 record,
             },
-            stored_hash,
+            no_rehash,
         );
     }
 
@@ -426,6 +432,7 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
                 (Some(mem::replace(&mut entry.record, record)), revision)
             }
             None => {
+                self.make_room(&mut shard, 1);
                 let revision = self.begin_write(&shard, 1);
                 shard.slot.note(|p| &p.inserts, 1);
                 Self::store_new(&mut shard, hash, revision, record);
@@ -467,6 +474,7 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
                 (loaded, M::number(entry.revision))
             }
             None => {
+                self.make_room(&mut shard, 1);
                 let revision = self.begin_write(&shard, 1);
                 shard.slot.note(|p| &p.stored, 1);
                 shard.slot.note(|p| &p.inserts, 1);
@@ -536,6 +544,7 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
         let record = make();
         check_key::<R, Q>("get_or_insert_with", key, record.key());
         let copy = record.clone();
+        self.make_room(&mut shard, 1);
         let revision = self.begin_write(&shard, 1);
         shard.slot.note(|p| &p.stored, 1);
         shard.slot.note(|p| &p.inserts, 1);

@@ -14,14 +14,9 @@ use crate::probes::{MapProbes, ShardProbes};
 use crate::record::{Mode, Record};
 use crate::sync::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-/// One stored record, the revision of its last write, and its key's hash.
-///
-/// The hash is stored so that the table never calls the user's `Hash` again: hashbrown rehashes
-/// when it grows or when tombstones use up its room, and a `Hash` that panicked there would make
-/// hashbrown drop every record it had not yet moved. It also makes growth cheaper (no key is
-/// hashed twice) and lets a lookup skip `Eq` on records whose hash differs.
+/// One stored record and the revision of its last write: as small as dashmap's entry on a
+/// plain map (no key clone, no stored hash; the table rehashes through `record.key()`).
 pub(crate) struct Entry<R: Record, M: Mode> {
-    pub(crate) hash: u64,
     pub(crate) revision: M::Revision,
     pub(crate) record: R,
 }
@@ -29,10 +24,71 @@ pub(crate) struct Entry<R: Record, M: Mode> {
 /// A shard's records.
 pub(crate) type Table<R, M> = HashTable<Entry<R, M>>;
 
-/// The hash hashbrown needs when it moves an entry: the stored one, never the user's `Hash`.
+/// Makes room for `additional` more entries, so that the inserts that follow never rehash.
+///
+/// hashbrown rehashes a table when it grows or when tombstones have used up its room, calling
+/// the user's `Hash` on every record; a `Hash` that panicked there would make hashbrown drop
+/// every record it had not moved yet. So before any rehash, every record is hashed once here:
+/// a panic then fails the calling operation with nothing changed. The rehash itself runs the
+/// hashes again under `catch_unwind`; only a `Hash` that panics the second time and not the
+/// first can still fail there, and its record is then filed under a placeholder hash (kept, and
+/// reported by `verify_consistency`), never dropped.
+pub(crate) fn make_room<R: Record, M: Mode>(
+    table: &mut Table<R, M>,
+    additional: usize,
+    hash: &dyn Fn(&R::Key) -> u64,
+) {
+    if has_room(table, additional) {
+        return;
+    }
+    hash_all(table, hash);
+    reserve_hashed(table, additional, hash);
+}
+
+/// `true` if `additional` inserts fit without a rehash.
 #[inline(always)]
-pub(crate) fn stored_hash<R: Record, M: Mode>(entry: &Entry<R, M>) -> u64 {
-    entry.hash
+pub(crate) fn has_room<R: Record, M: Mode>(table: &Table<R, M>, additional: usize) -> bool {
+    table.capacity() - table.len() >= additional
+}
+
+/// Runs the user's `Hash` on every record (the first half of [`make_room`]); a panic leaves the
+/// table as it was.
+#[cold]
+#[inline(never)]
+pub(crate) fn hash_all<R: Record, M: Mode>(table: &Table<R, M>, hash: &dyn Fn(&R::Key) -> u64) {
+    for entry in table.iter() {
+        hash(entry.record.key());
+    }
+}
+
+/// The second half of [`make_room`], once [`hash_all`] has passed: the rehash, with every hash
+/// under `catch_unwind`.
+#[cold]
+#[inline(never)]
+pub(crate) fn reserve_hashed<R: Record, M: Mode>(
+    table: &mut Table<R, M>,
+    additional: usize,
+    hash: &dyn Fn(&R::Key) -> u64,
+) {
+    table.reserve(additional, |e| {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hash(e.record.key()))).unwrap_or(0)
+    });
+}
+
+/// Rebuilds a table's layout (`shrink_to_fit`), with the same protection as [`make_room`].
+pub(crate) fn shrink<R: Record, M: Mode>(table: &mut Table<R, M>, hash: &dyn Fn(&R::Key) -> u64) {
+    for entry in table.iter() {
+        hash(entry.record.key());
+    }
+    table.shrink_to_fit(|e| {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hash(e.record.key()))).unwrap_or(0)
+    });
+}
+
+/// The hasher for inserts after [`make_room`]: hashbrown does not call it (there is room), but
+/// its signature needs one.
+pub(crate) fn no_rehash<R: Record, M: Mode>(_: &Entry<R, M>) -> u64 {
+    unreachable!("mapsafe bug: a table rehashed after make_room")
 }
 
 /// One shard as a pass sees it.

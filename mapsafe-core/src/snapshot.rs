@@ -15,8 +15,8 @@ use crate::shard::{Entry, ShardView, Table};
 use crate::types::Versioned;
 
 /// A pass's work for a snapshot (and a map's `Clone`): copy the shard's table as it is. The
-/// copy keeps the table's layout and stored hashes (hashbrown clones a table slot by slot, with
-/// no rehash), so a snapshot is looked up as fast as the map.
+/// copy keeps the table's layout (hashbrown clones a table slot by slot, with no rehash and no
+/// call to `Hash`), so a snapshot is looked up as fast as the map.
 pub(crate) fn copy_table<R: Record + Clone, M: Mode>(shard: ShardView<'_, R, M>) -> Table<R, M> {
     shard.table.clone()
 }
@@ -24,7 +24,6 @@ pub(crate) fn copy_table<R: Record + Clone, M: Mode>(shard: ShardView<'_, R, M>)
 impl<R: Record + Clone, M: Mode> Clone for Entry<R, M> {
     fn clone(&self) -> Self {
         Entry {
-            hash: self.hash,
             revision: self.revision,
             record: self.record.clone(),
         }
@@ -138,7 +137,7 @@ impl<R: Record, M: Mode, S: BuildHasher> Snapshot<R, M, S> {
         // The map's shard index (see `ShardedMap::shard_index`): the bits below the top seven.
         let shift = 57 - self.shards.len().trailing_zeros();
         let idx = (hash >> shift) as usize & (self.shards.len() - 1);
-        self.shards[idx].find(hash, |e| e.hash == hash && e.record.key().borrow() == key)
+        self.shards[idx].find(hash, |e| e.record.key().borrow() == key)
     }
 
     /// The record with this key, looked up (not scanned).

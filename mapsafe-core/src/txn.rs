@@ -16,7 +16,7 @@ use crate::map::{ShardedMap, settle_if_owed, take_ticket};
 use crate::probes::MapProbes;
 use crate::record::{Mode, Record, VersionedMode};
 use crate::reentry::Op;
-use crate::shard::ShardWrite;
+use crate::shard::{ShardWrite, has_room, hash_all, reserve_hashed};
 
 /// Every key a committed transaction changed, with its revision.
 pub(crate) type Changed<R> = Vec<(<R as Record>::Key, u64)>;
@@ -242,6 +242,23 @@ impl<'a, R: Record + Clone, M: Mode, S: BuildHasher> Txn<'a, R, M, S> {
         if self.staged.is_empty() {
             return (Vec::new(), Vec::new());
         }
+        // Every shard that must grow for the inserts has its records hashed first, before any
+        // change: a panicking `Hash` fails the commit with nothing written. (The rehash itself
+        // comes after the replacements and removals, which address entries by bucket.)
+        let inserts: Vec<usize> = (0..self.shards.len())
+            .map(|i| {
+                self.staged
+                    .iter()
+                    .filter(|s| s.shard == i && s.bucket.is_none())
+                    .count()
+            })
+            .collect();
+        let hash = |key: &R::Key| self.map.hash(key);
+        for ((_, shard), &n) in self.shards.iter().zip(&inserts) {
+            if !has_room(shard, n) {
+                hash_all(shard, &hash);
+            }
+        }
         let shared = self.map.shared();
         let ticket = take_ticket(shared, self.staged.len() as u64);
         for (_, shard) in &self.shards {
@@ -275,6 +292,9 @@ impl<'a, R: Record + Clone, M: Mode, S: BuildHasher> Txn<'a, R, M, S> {
                     replaced.push(entry.record);
                 }
                 (None, Some(record)) => {
+                    if !has_room(table, 1) {
+                        reserve_hashed(table, inserts[staged.shard], &hash);
+                    }
                     ShardedMap::<R, M, S>::store_new(table, staged.hash, revision, record);
                 }
                 (None, None) => unreachable!("dropped above"),

@@ -216,9 +216,7 @@ fn check_shard<R: Record, M: Mode>(shard: ShardView<'_, R, M>) -> ShardFindings<
         let kind = if expected != idx {
             Some(ViolationKind::WrongShard { expected })
         } else {
-            // `e.hash == hash` is how every lookup filters, so a record filed under its old
-            // hash is never found by its new key.
-            match table.find(hash, |e| e.hash == hash && e.record.key() == record_key) {
+            match table.find(hash, |e| e.record.key() == record_key) {
                 None => Some(ViolationKind::Unreachable),
                 Some(found) if !core::ptr::eq(found, entry) => Some(ViolationKind::DuplicateKey),
                 Some(_) => None,

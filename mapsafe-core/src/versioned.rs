@@ -72,6 +72,7 @@ impl<R: Record, S: BuildHasher> ShardedMap<R, VersionedMode, S> {
                     });
                 }
                 None => {
+                    self.make_room(&mut shard, 1);
                     let revision = self.begin_write(&shard, 1);
                     shard.slot.note(|p| &p.swaps, 1);
                     shard.slot.note(|p| &p.inserts, 1);
