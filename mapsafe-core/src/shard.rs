@@ -28,11 +28,11 @@ pub(crate) type Table<R, M> = HashTable<Entry<R, M>>;
 ///
 /// hashbrown rehashes a table when it grows or when tombstones have used up its room, calling
 /// the user's `Hash` on every record; a `Hash` that panicked there would make hashbrown drop
-/// every record it had not moved yet. So before any rehash, every record is hashed once here:
-/// a panic then fails the calling operation with nothing changed. The rehash itself runs the
-/// hashes again under `catch_unwind`; only a `Hash` that panics the second time and not the
-/// first can still fail there, and its record is then filed under a placeholder hash (kept, and
-/// reported by `verify_consistency`), never dropped.
+/// every record it had not moved yet. So the rehash runs every `Hash` under `catch_unwind`: a
+/// record whose `Hash` panics is filed under a placeholder hash (kept, and reported by
+/// `verify_consistency` as unreachable: the fault stays with its own record), every other
+/// record is moved intact, and then the panic fails the calling operation before it changes
+/// anything.
 pub(crate) fn make_room<R: Record, M: Mode>(
     table: &mut Table<R, M>,
     additional: usize,
@@ -41,8 +41,27 @@ pub(crate) fn make_room<R: Record, M: Mode>(
     if has_room(table, additional) {
         return;
     }
-    hash_all(table, hash);
-    reserve_hashed(table, additional, hash);
+    grow_or_fail(table, additional, hash);
+}
+
+#[cold]
+#[inline(never)]
+fn grow_or_fail<R: Record, M: Mode>(
+    table: &mut Table<R, M>,
+    additional: usize,
+    hash: &dyn Fn(&R::Key) -> u64,
+) {
+    let failure = core::cell::Cell::new(None);
+    table.reserve(additional, |e| {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hash(e.record.key())))
+            .unwrap_or_else(|payload| {
+                failure.set(Some(payload));
+                0
+            })
+    });
+    if let Some(payload) = failure.take() {
+        std::panic::resume_unwind(payload);
+    }
 }
 
 /// `true` if `additional` inserts fit without a rehash.
@@ -51,8 +70,8 @@ pub(crate) fn has_room<R: Record, M: Mode>(table: &Table<R, M>, additional: usiz
     table.capacity() - table.len() >= additional
 }
 
-/// Runs the user's `Hash` on every record (the first half of [`make_room`]); a panic leaves the
-/// table as it was.
+/// Runs the user's `Hash` on every record, before a change that must be all-or-nothing (a
+/// transaction's commit) may rehash: a panic here leaves the table as it was.
 #[cold]
 #[inline(never)]
 pub(crate) fn hash_all<R: Record, M: Mode>(table: &Table<R, M>, hash: &dyn Fn(&R::Key) -> u64) {
@@ -61,8 +80,8 @@ pub(crate) fn hash_all<R: Record, M: Mode>(table: &Table<R, M>, hash: &dyn Fn(&R
     }
 }
 
-/// The second half of [`make_room`], once [`hash_all`] has passed: the rehash, with every hash
-/// under `catch_unwind`.
+/// The rehash after [`hash_all`] has passed, with every hash under `catch_unwind` (a `Hash` that
+/// panics the second time only misfiles its own record).
 #[cold]
 #[inline(never)]
 pub(crate) fn reserve_hashed<R: Record, M: Mode>(

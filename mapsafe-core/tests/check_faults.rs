@@ -293,7 +293,7 @@ impl<const V: bool> Target for Faulty<V> {
         }
         if self.bug == Bug::MakeOutsideLock && !self.shard(*key).read().unwrap().contains_key(key) {
             // A computation worth caching takes a while: a wide window for a racing caller.
-            for _ in 0..10 {
+            for _ in 0..30 {
                 preempted();
             }
             let (k, v) = make();
@@ -642,10 +642,17 @@ fn compound_failures<const V: bool>(bug: Bug) -> (u64, Vec<CheckFailure>) {
 }
 
 fn failures_of<const V: bool>(bug: Bug, engine: fn(Bug) -> Faulty<V>) -> (u64, Vec<CheckFailure>) {
+    // A get-or-insert race needs two callers on one absent key at once, rarer than the other
+    // bugs' windows: give it longer runs.
+    let ops = if bug == Bug::MakeOutsideLock {
+        400
+    } else {
+        Config::new().ops_per_thread
+    };
     let checker = Checker::new(make)
         .updater(bump)
         .name(&format!("Faulty<{V}>({bug:?})"))
-        .config(Config::new());
+        .config(Config::new().ops_per_thread(ops));
     let base = Config::from_env().seed;
     let found = (0..runs())
         .filter_map(|i| checker.run_target(&engine(bug), base.wrapping_add(i)).err())
