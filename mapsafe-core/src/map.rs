@@ -250,6 +250,14 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
         ticket.first
     }
 
+    /// `true` if a write with this ticket must first serve a pass on `slot` (see
+    /// [`settle_if_owed`]).
+    #[inline(always)]
+    fn owes(&self, slot: &ShardSlot<R, M>, ticket: Ticket) -> bool {
+        ticket.during_pass()
+            && slot.served.load(Ordering::Relaxed) != self.shared().open_id.load(Ordering::Acquire)
+    }
+
     /// Hands `table`, the contents of `slot`, to a pass, and marks the shard served.
     pub(crate) fn serve(&self, pass: &dyn Debt<R, M>, slot: &ShardSlot<R, M>, table: &Table<R, M>) {
         // Relaxed loads and stores of `len` and `served`: the shard's lock (held by the caller,
@@ -655,18 +663,29 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
         let _scope = self.scope(Op::Remove);
         let hash = self.hash(key);
         let mut shard = self.write_shard(hash);
-        let bucket = Self::find_bucket(&shard, hash, key)?;
-        if !pred(&shard.get_bucket(bucket).expect("bucket just found").record) {
+        let slot = shard.slot;
+        let found = shard
+            .find_entry(hash, |e| e.record.key().borrow() == key)
+            .ok()?;
+        if !pred(&found.get().record) {
             return None;
         }
-        let revision = self.begin_write(&shard, 1);
-        shard.slot.note(|p| &p.removes, 1);
-        let (entry, _) = shard
-            .get_bucket_entry(bucket)
-            .ok()
-            .expect("bucket just found")
-            .remove();
-        Some((entry.record, revision))
+        let ticket = take_ticket(self.shared(), 1);
+        // Hot path: no pass owed, remove through the entry just found. Cold path: let go of
+        // it, serve the pass, and take the entry again by its bucket.
+        let found = if self.owes(slot, ticket) {
+            let bucket = found.bucket_index();
+            self.settle(slot, &shard, ticket);
+            shard
+                .get_bucket_entry(bucket)
+                .ok()
+                .expect("bucket just found")
+        } else {
+            found
+        };
+        slot.note(|p| &p.removes, 1);
+        let (entry, _) = found.remove();
+        Some((entry.record, ticket.first))
     }
 
     /// Keeps only the records for which `f` returns `true`, one shard at a time: each shard
