@@ -478,7 +478,13 @@ mod tests {
             }
             let took = start.elapsed();
             println!("generated consistency test (versioned: {versioned}) took {took:?}");
-            assert!(took.as_secs_f64() < 3.0, "the generated test took {took:?}");
+            // The generated test stops starting new runs after about a second; this bound only
+            // catches a budget that is not enforced (a loaded CI machine can take a few seconds
+            // for the run in progress and the quiescent checks), not a slow machine.
+            assert!(
+                took.as_secs_f64() < 30.0,
+                "the generated test took {took:?}"
+            );
         }
     }
 }
