@@ -29,7 +29,7 @@ pub const MAX_SHARDS: usize = 1024;
 /// - `M` is [`Plain`] or [`VersionedMode`](crate::VersionedMode); only versioned maps have
 ///   `version`, `get_versioned`, `compare_and_swap` and `compare_and_remove`.
 /// - `S` is the [`BuildHasher`]; each key is hashed once, the high bits choose the shard and the
-///   same hash is stored with the record and reused by the shard's table.
+///   same hash is handed to the shard's table.
 ///
 /// # Re-entrancy
 ///
@@ -44,9 +44,11 @@ pub const MAX_SHARDS: usize = 1024;
 /// No operation holds one shard lock while it blocks on another, so mapsafe adds no deadlock to
 /// code that calls other maps from closures. A point-in-time pass (`snapshot`,
 /// `verify_consistency`) delays another call by at most one shard's worth of its work. A panic
-/// in user code fails the call that ran it and nothing else: the table never calls `Hash`
-/// after insertion (hashes are stored), replaced records are dropped after the lock is released,
-/// and a writer that serves a snapshot whose `Clone` panics fails the snapshot, not itself.
+/// in user code fails the call that ran it and nothing else: a table that grows runs each
+/// record's `Hash` under `catch_unwind` (a panicking one misfiles only its own record and fails
+/// the call before it changes anything), replaced records are dropped after the lock is
+/// released, and a writer that serves a snapshot whose `Clone` panics fails the snapshot, not
+/// itself.
 ///
 /// # Example
 ///
@@ -254,8 +256,7 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
     /// [`settle_if_owed`]).
     #[inline(always)]
     fn owes(&self, slot: &ShardSlot<R, M>, ticket: Ticket) -> bool {
-        ticket.during_pass()
-            && slot.served.load(Ordering::Relaxed) != self.shared().open_id.load(Ordering::Acquire)
+        owes(self.shared(), slot, ticket)
     }
 
     /// Hands `table`, the contents of `slot`, to a pass, and marks the shard served.
@@ -766,13 +767,19 @@ pub(crate) fn settle_if_owed<R: Record, M: Mode>(
     ticket: Ticket,
     settle: &dyn Settle<R, M>,
 ) {
-    // `served` is written under the shard's lock, which the caller holds (Relaxed). `open_id`'s
-    // Acquire pairs with the clock's Release in the pass that set it.
-    if ticket.during_pass()
-        && slot.served.load(Ordering::Relaxed) != shared.open_id.load(Ordering::Acquire)
-    {
+    if owes(shared, slot, ticket) {
         settle.settle(slot, table, ticket);
     }
+}
+
+/// `true` if a write with this ticket, under `slot`'s write lock, may owe the open pass its
+/// shard (the caller then lets [`Settle`] decide).
+#[inline(always)]
+fn owes<R: Record, M: Mode>(shared: &Shared<R, M>, slot: &ShardSlot<R, M>, ticket: Ticket) -> bool {
+    // `served` is written under the shard's lock, which the caller holds (Relaxed). `open_id`'s
+    // Acquire pairs with the clock's Release in the pass that set it.
+    ticket.during_pass()
+        && slot.served.load(Ordering::Relaxed) != shared.open_id.load(Ordering::Acquire)
 }
 
 /// The slow half of the write protocol, type-erased so that entries and transactions (which do

@@ -89,29 +89,42 @@ pub struct Plain;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct VersionedMode;
 
-impl Mode for Plain {
-    type Revision = ();
-    const VERSIONED: bool = false;
-    #[inline(always)]
-    fn revision(_: u64) {}
-    #[inline(always)]
-    fn number(_: ()) -> u64 {
-        0
-    }
+/// The two stored forms of a revision: nothing (plain) or the number (versioned).
+macro_rules! mode {
+    ($mode:ty, plain, probed: $probed:expr) => {
+        impl Mode for $mode {
+            type Revision = ();
+            const VERSIONED: bool = false;
+            const PROBED: bool = $probed;
+            #[inline(always)]
+            fn revision(_: u64) {}
+            #[inline(always)]
+            fn number(_: ()) -> u64 {
+                0
+            }
+        }
+    };
+    ($mode:ty, versioned, probed: $probed:expr) => {
+        impl Mode for $mode {
+            type Revision = u64;
+            const VERSIONED: bool = true;
+            const PROBED: bool = $probed;
+            #[inline(always)]
+            fn revision(revision: u64) -> u64 {
+                revision
+            }
+            #[inline(always)]
+            fn number(revision: u64) -> u64 {
+                revision
+            }
+        }
+    };
 }
 
-impl Mode for VersionedMode {
-    type Revision = u64;
-    const VERSIONED: bool = true;
-    #[inline(always)]
-    fn revision(revision: u64) -> u64 {
-        revision
-    }
-    #[inline(always)]
-    fn number(revision: u64) -> u64 {
-        revision
-    }
-}
+mode!(Plain, plain, probed: true);
+mode!(VersionedMode, versioned, probed: true);
+mode!(UnprobedPlain, plain, probed: false);
+mode!(UnprobedVersioned, versioned, probed: false);
 
 /// [`Plain`] with the probes compiled out: for measuring what they cost, side by side in one
 /// benchmark. Not for users (`stats()` reads zeros).
@@ -123,29 +136,3 @@ pub struct UnprobedPlain;
 #[doc(hidden)]
 #[derive(Debug, Clone, Copy, Default)]
 pub struct UnprobedVersioned;
-
-impl Mode for UnprobedPlain {
-    type Revision = ();
-    const VERSIONED: bool = false;
-    const PROBED: bool = false;
-    #[inline(always)]
-    fn revision(_: u64) {}
-    #[inline(always)]
-    fn number(_: ()) -> u64 {
-        0
-    }
-}
-
-impl Mode for UnprobedVersioned {
-    type Revision = u64;
-    const VERSIONED: bool = true;
-    const PROBED: bool = false;
-    #[inline(always)]
-    fn revision(revision: u64) -> u64 {
-        revision
-    }
-    #[inline(always)]
-    fn number(revision: u64) -> u64 {
-        revision
-    }
-}

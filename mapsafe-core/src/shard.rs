@@ -52,13 +52,7 @@ fn grow_or_fail<R: Record, M: Mode>(
     hash: &dyn Fn(&R::Key) -> u64,
 ) {
     let failure = core::cell::Cell::new(None);
-    table.reserve(additional, |e| {
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hash(e.record.key())))
-            .unwrap_or_else(|payload| {
-                failure.set(Some(payload));
-                0
-            })
-    });
+    table.reserve(additional, guarded(hash, &failure));
     if let Some(payload) = failure.take() {
         std::panic::resume_unwind(payload);
     }
@@ -89,9 +83,7 @@ pub(crate) fn reserve_hashed<R: Record, M: Mode>(
     additional: usize,
     hash: &dyn Fn(&R::Key) -> u64,
 ) {
-    table.reserve(additional, |e| {
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hash(e.record.key()))).unwrap_or(0)
-    });
+    table.reserve(additional, guarded(hash, &core::cell::Cell::new(None)));
 }
 
 /// Rebuilds a table's layout (`shrink_to_fit`), with the same protection as [`make_room`].
@@ -99,9 +91,22 @@ pub(crate) fn shrink<R: Record, M: Mode>(table: &mut Table<R, M>, hash: &dyn Fn(
     for entry in table.iter() {
         hash(entry.record.key());
     }
-    table.shrink_to_fit(|e| {
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hash(e.record.key()))).unwrap_or(0)
-    });
+    table.shrink_to_fit(guarded(hash, &core::cell::Cell::new(None)));
+}
+
+/// The hasher every rehash uses: the user's `Hash` under `catch_unwind`. A record whose `Hash`
+/// panics is filed under a placeholder hash (0) and the panic is kept in `failure`.
+fn guarded<'a, R: Record, M: Mode>(
+    hash: &'a dyn Fn(&R::Key) -> u64,
+    failure: &'a core::cell::Cell<Option<Box<dyn core::any::Any + Send>>>,
+) -> impl Fn(&Entry<R, M>) -> u64 + 'a {
+    move |e| {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hash(e.record.key())))
+            .unwrap_or_else(|payload| {
+                failure.set(Some(payload));
+                0
+            })
+    }
 }
 
 /// The hasher for inserts after [`make_room`]: hashbrown does not call it (there is room), but
