@@ -6,13 +6,16 @@ use core::hash::{BuildHasher, Hash};
 use core::mem;
 use core::sync::atomic::{self, AtomicUsize, Ordering};
 
+use hashbrown::hash_table::{self, OccupiedEntry, VacantEntry};
+
 use crate::clock::Ticket;
 use crate::hasher::DefaultHasher;
 use crate::record::{Mode, Plain, Record};
 use crate::reentry;
 use crate::reentry::Op;
 use crate::shard::{
-    Debt, Entry, ShardSlot, ShardView, ShardWrite, Shared, Table, make_room, no_rehash,
+    Debt, Entry, ShardSlot, ShardView, ShardWrite, Shared, Table, make_room, no_rehash, shard_of,
+    shard_shift,
 };
 use crate::types::LoadOrStore;
 
@@ -28,8 +31,8 @@ pub const MAX_SHARDS: usize = 1024;
 /// - `R` is the record type (see [`Record`]).
 /// - `M` is [`Plain`] or [`VersionedMode`](crate::VersionedMode); only versioned maps have
 ///   `version`, `get_versioned`, `compare_and_swap` and `compare_and_remove`.
-/// - `S` is the [`BuildHasher`]; each key is hashed once, the high bits choose the shard and the
-///   same hash is handed to the shard's table.
+/// - `S` is the [`BuildHasher`]; each key is hashed once, the hash (mixed, so that every bit
+///   counts) chooses the shard and the same hash is handed to the shard's table.
 ///
 /// # Re-entrancy
 ///
@@ -64,8 +67,7 @@ pub const MAX_SHARDS: usize = 1024;
 pub struct ShardedMap<R: Record, M: Mode = Plain, S = DefaultHasher> {
     pub(crate) shards: Box<[ShardSlot<R, M>]>,
     pub(crate) shared: Box<Shared<R, M>>,
-    /// `57 - log2(shards)`: the shard is taken from the `log2(shards)` hash bits just below the
-    /// top 7, which hashbrown keeps for its control bytes.
+    /// The [`shard_of`] shift for the shard count.
     shift: u32,
     hasher: S,
 }
@@ -140,7 +142,7 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
         );
         let per_shard = capacity.div_ceil(shards);
         ShardedMap {
-            shift: 57 - shards.trailing_zeros(),
+            shift: shard_shift(shards),
             shards: (0..shards)
                 .map(|_| ShardSlot::with_capacity(per_shard))
                 .collect(),
@@ -203,12 +205,10 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
         self.hasher.hash_one(key)
     }
 
-    /// Shard index from the bits just below hashbrown's top-7 control bits. A shift and a mask
-    /// (rather than shifting the top bits down) so that one shard needs no branch and the index
-    /// is visibly below `shards.len()`, which lets the compiler drop the bounds check.
+    /// The index of the shard a hash belongs to (see [`shard_of`]).
     #[inline(always)]
     pub(crate) fn shard_index(&self, hash: u64) -> usize {
-        (hash >> self.shift) as usize & (self.shards.len() - 1)
+        shard_of(hash, self.shift)
     }
 
     /// What the map keeps beside its shards.
@@ -221,8 +221,9 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
     #[inline(always)]
     #[track_caller]
     pub(crate) fn scope(&self, op: Op) -> reentry::Scope {
-        let refused = M::PROBED.then_some(&self.shared.probes.refused);
-        reentry::enter(self.id(), op, refused)
+        reentry::enter(self.id(), op, || {
+            M::PROBED.then_some(&self.shared.probes.refused)
+        })
     }
 
     /// The latest revision issued (0 on a plain map).
@@ -325,6 +326,68 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
             },
             no_rehash,
         );
+    }
+
+    /// The write protocol for a change to the entry just `found` under `slot`'s write lock:
+    /// takes the ticket (`n` fresh revisions on a versioned map). Hot path: no pass is owed and
+    /// the entry is handed back as it is, so the write probes the table once. Cold path: serve
+    /// the pass first, then take the entry again by its bucket.
+    #[inline(always)]
+    pub(crate) fn begin_write_at<'t>(
+        &self,
+        slot: &ShardSlot<R, M>,
+        found: OccupiedEntry<'t, Entry<R, M>>,
+        n: u64,
+    ) -> (OccupiedEntry<'t, Entry<R, M>>, Ticket) {
+        let ticket = take_ticket(self.shared(), n);
+        if self.owes(slot, ticket) {
+            return (self.settle_at(slot, found, ticket), ticket);
+        }
+        (found, ticket)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn settle_at<'t>(
+        &self,
+        slot: &ShardSlot<R, M>,
+        found: OccupiedEntry<'t, Entry<R, M>>,
+        ticket: Ticket,
+    ) -> OccupiedEntry<'t, Entry<R, M>> {
+        let bucket = found.bucket_index();
+        let table = found.into_table();
+        self.settle(slot, table, ticket);
+        table
+            .get_bucket_entry(bucket)
+            .ok()
+            .expect("mapsafe bug: a served pass moved an entry")
+    }
+
+    /// Stores `record` in the `vacant` slot its key's probe ended on (the caller made room),
+    /// under the write protocol; returns the write's revision. If a pass is owed, it is served
+    /// first and the record is stored by a second probe.
+    #[inline(always)]
+    pub(crate) fn store_vacant(
+        &self,
+        slot: &ShardSlot<R, M>,
+        vacant: VacantEntry<'_, Entry<R, M>>,
+        hash: u64,
+        record: R,
+    ) -> u64 {
+        let ticket = take_ticket(self.shared(), 1);
+        slot.note(|p| &p.inserts, 1);
+        let entry = Entry {
+            revision: M::revision(ticket.first),
+            record,
+        };
+        if self.owes(slot, ticket) {
+            let table = vacant.into_table();
+            self.settle(slot, table, ticket);
+            table.insert_unique(hash, entry, no_rehash);
+        } else {
+            vacant.insert(entry);
+        }
+        ticket.first
     }
 
     // ----- reads ---------------------------------------------------------------------------
@@ -432,19 +495,20 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
         let _scope = self.scope(Op::Insert);
         let hash = self.hash(record.key());
         let mut shard = self.write_shard(hash);
-        match Self::find_bucket(&shard, hash, record.key()) {
-            Some(bucket) => {
-                let revision = self.begin_write(&shard, 1);
-                shard.slot.note(|p| &p.inserts, 1);
-                let entry = shard.get_bucket_mut(bucket).expect("bucket just found");
-                entry.revision = M::revision(revision);
-                (Some(mem::replace(&mut entry.record, record)), revision)
+        let slot = shard.slot;
+        // Room first (a growth runs the user's `Hash`, which may panic: nothing has changed
+        // yet), then one probe finds the key or the slot it goes in, as hashbrown's own insert.
+        self.make_room(&mut shard, 1);
+        match shard.entry(hash, |e| e.record.key() == record.key(), no_rehash) {
+            hash_table::Entry::Occupied(found) => {
+                let (mut found, ticket) = self.begin_write_at(slot, found, 1);
+                slot.note(|p| &p.inserts, 1);
+                let entry = found.get_mut();
+                entry.revision = M::revision(ticket.first);
+                (Some(mem::replace(&mut entry.record, record)), ticket.first)
             }
-            None => {
-                self.make_room(&mut shard, 1);
-                let revision = self.begin_write(&shard, 1);
-                shard.slot.note(|p| &p.inserts, 1);
-                Self::store_new(&mut shard, hash, revision, record);
+            hash_table::Entry::Vacant(vacant) => {
+                let revision = self.store_vacant(slot, vacant, hash, record);
                 (None, revision)
             }
         }
@@ -472,22 +536,21 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
         let _scope = self.scope(Op::LoadOrStore);
         let hash = self.hash(record.key());
         let mut shard = self.write_shard(hash);
-        match Self::find_bucket(&shard, hash, record.key()) {
-            Some(bucket) => {
-                shard.slot.note(|p| &p.found, 1);
-                let entry = shard.get_bucket(bucket).expect("bucket just found");
+        let slot = shard.slot;
+        self.make_room(&mut shard, 1);
+        match shard.entry(hash, |e| e.record.key() == record.key(), no_rehash) {
+            hash_table::Entry::Occupied(found) => {
+                slot.note(|p| &p.found, 1);
+                let entry = found.get();
                 let loaded = LoadOrStore::Loaded {
                     current: entry.record.clone(),
                     offered: record,
                 };
                 (loaded, M::number(entry.revision))
             }
-            None => {
-                self.make_room(&mut shard, 1);
-                let revision = self.begin_write(&shard, 1);
-                shard.slot.note(|p| &p.stored, 1);
-                shard.slot.note(|p| &p.inserts, 1);
-                Self::store_new(&mut shard, hash, revision, record);
+            hash_table::Entry::Vacant(vacant) => {
+                slot.note(|p| &p.stored, 1);
+                let revision = self.store_vacant(slot, vacant, hash, record);
                 (LoadOrStore::Stored, revision)
             }
         }
@@ -545,19 +608,21 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
         let _scope = self.scope(Op::GetOrInsertWith);
         let hash = self.hash(key);
         let mut shard = self.write_shard(hash);
-        if let Some(bucket) = Self::find_bucket(&shard, hash, key) {
-            shard.slot.note(|p| &p.found, 1);
-            let entry = shard.get_bucket(bucket).expect("bucket just found");
-            return (entry.record.clone(), M::number(entry.revision), false);
-        }
+        let slot = shard.slot;
+        self.make_room(&mut shard, 1);
+        let vacant = match shard.entry(hash, |e| e.record.key().borrow() == key, no_rehash) {
+            hash_table::Entry::Occupied(found) => {
+                slot.note(|p| &p.found, 1);
+                let entry = found.get();
+                return (entry.record.clone(), M::number(entry.revision), false);
+            }
+            hash_table::Entry::Vacant(vacant) => vacant,
+        };
         let record = make();
         check_key::<R, Q>("get_or_insert_with", key, record.key());
         let copy = record.clone();
-        self.make_room(&mut shard, 1);
-        let revision = self.begin_write(&shard, 1);
-        shard.slot.note(|p| &p.stored, 1);
-        shard.slot.note(|p| &p.inserts, 1);
-        Self::store_new(&mut shard, hash, revision, record);
+        slot.note(|p| &p.stored, 1);
+        let revision = self.store_vacant(slot, vacant, hash, record);
         (copy, revision, true)
     }
 
@@ -599,12 +664,15 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
         let _scope = self.scope(Op::Update);
         let hash = self.hash(key);
         let mut shard = self.write_shard(hash);
-        let bucket = Self::find_bucket(&shard, hash, key)?;
-        let revision = self.begin_write(&shard, 1);
-        shard.slot.note(|p| &p.updates, 1);
-        let entry = shard.get_bucket_mut(bucket).expect("bucket just found");
-        entry.revision = M::revision(revision);
-        Some((f(entry.record.as_mut()), revision))
+        let slot = shard.slot;
+        let found = shard
+            .find_entry(hash, |e| e.record.key().borrow() == key)
+            .ok()?;
+        let (mut found, ticket) = self.begin_write_at(slot, found, 1);
+        slot.note(|p| &p.updates, 1);
+        let entry = found.get_mut();
+        entry.revision = M::revision(ticket.first);
+        Some((f(entry.record.as_mut()), ticket.first))
     }
 
     /// Removes the record with this key and returns it.
@@ -671,19 +739,7 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
         if !pred(&found.get().record) {
             return None;
         }
-        let ticket = take_ticket(self.shared(), 1);
-        // Hot path: no pass owed, remove through the entry just found. Cold path: let go of
-        // it, serve the pass, and take the entry again by its bucket.
-        let found = if self.owes(slot, ticket) {
-            let bucket = found.bucket_index();
-            self.settle(slot, &shard, ticket);
-            shard
-                .get_bucket_entry(bucket)
-                .ok()
-                .expect("bucket just found")
-        } else {
-            found
-        };
+        let (found, ticket) = self.begin_write_at(slot, found, 1);
         slot.note(|p| &p.removes, 1);
         let (entry, _) = found.remove();
         Some((entry.record, ticket.first))
@@ -898,30 +954,20 @@ mod tests {
     }
 
     #[test]
-    fn shard_index_takes_the_bits_below_the_top_seven() {
+    fn shard_index_is_below_the_shard_count_and_depends_on_every_bit() {
         for shards in [1, 2, 8, 64, 1024] {
             let map: ShardedMap<(u64, u64)> = ShardedMap::with_shards(shards);
-            let bits = shards.trailing_zeros();
-            for hash in [
-                0,
-                u64::MAX,
-                0x0123_4567_89ab_cdef,
-                1 << 56,
-                1 << 57,
-                0xfe00_0000_0000_0000,
-            ] {
-                // The historical definition: the top `bits` bits of `hash << 7`.
-                let expected = if bits == 0 {
-                    0
-                } else {
-                    ((hash << 7) >> (64 - bits)) as usize
-                };
-                assert_eq!(
-                    map.shard_index(hash),
-                    expected,
-                    "{shards} shards, hash {hash:#x}"
-                );
+            for hash in [0, u64::MAX, 0x0123_4567_89ab_cdef, 1 << 56, 1 << 63] {
                 assert!(map.shard_index(hash) < shards);
+            }
+            if shards > 1 {
+                // Flipping any single bit of the hash moves some hash to another shard.
+                for bit in 0..64 {
+                    assert!(
+                        (0..64u64).any(|h| map.shard_index(h) != map.shard_index(h ^ (1 << bit))),
+                        "{shards} shards ignore hash bit {bit}"
+                    );
+                }
             }
         }
     }

@@ -108,8 +108,11 @@ impl Op {
 const ID_BITS: u32 = 56;
 const ID_MASK: usize = (1 << ID_BITS) - 1;
 
+/// `id` must be below 2^56 (it is an address). No mask: this runs on every locking call.
+#[inline(always)]
 fn pack(id: usize, op: Op) -> usize {
-    (id & ID_MASK) | ((op as usize) << ID_BITS)
+    debug_assert!(id <= ID_MASK, "a map's address above 2^56");
+    id | ((op as usize) << ID_BITS)
 }
 
 fn unpack(word: usize) -> (usize, Op) {
@@ -134,14 +137,19 @@ pub(crate) struct Scope {
 /// # Panics
 ///
 /// If this thread is already inside an operation on map `id`, with a message naming both
-/// operations and pointing at the caller's line; `refused` counts such calls (`None`: not
-/// counted).
+/// operations and pointing at the caller's line; `refused` gives the counter of such calls
+/// (`None`: not counted). It is only called on a nested entry, so the common case does not
+/// load it.
 #[inline(always)]
 #[track_caller]
-pub(crate) fn enter(id: usize, op: Op, refused: Option<&AtomicU64>) -> Scope {
+pub(crate) fn enter<'a>(
+    id: usize,
+    op: Op,
+    refused: impl FnOnce() -> Option<&'a AtomicU64>,
+) -> Scope {
     let enclosing = INNERMOST.with(Cell::get);
     if enclosing != 0 {
-        return enter_nested(enclosing, id, op, refused);
+        return enter_nested(enclosing, id, op, refused());
     }
     INNERMOST.with(|c| c.set(pack(id, op)));
     Scope { enclosing: 0 }

@@ -14,6 +14,23 @@ use crate::probes::{MapProbes, ShardProbes};
 use crate::record::{Mode, Record};
 use crate::sync::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
+/// The index of the shard a key with this hash belongs to, for a map of `2^(63 - shift)` shards
+/// (see [`shard_shift`]): the top bits of the hash times an odd constant (Fibonacci hashing), so
+/// that every bit of the hash counts. Taking a few fixed bits of the hash instead (as dashmap
+/// does) puts every key in one shard when the hash varies only elsewhere: an identity hasher on
+/// integer keys, or foldhash on small integers under an unlucky seed. One multiplication.
+#[inline(always)]
+pub(crate) fn shard_of(hash: u64, shift: u32) -> usize {
+    const SPREAD: u64 = 0x9e37_79b9_7f4a_7c15;
+    // Two shifts so that one shard (shift 63) needs no branch: the first leaves 63 bits.
+    ((hash.wrapping_mul(SPREAD) >> 1) >> shift) as usize
+}
+
+/// The [`shard_of`] shift for a power-of-two shard count.
+pub(crate) fn shard_shift(shards: usize) -> u32 {
+    63 - shards.trailing_zeros()
+}
+
 /// One stored record and the revision of its last write: as small as dashmap's entry on a
 /// plain map (no key clone, no stored hash; the table rehashes through `record.key()`).
 pub(crate) struct Entry<R: Record, M: Mode> {

@@ -11,7 +11,7 @@ use crate::hasher::DefaultHasher;
 use crate::map::ShardedMap;
 use crate::record::{Mode, Plain, Record, VersionedMode};
 use crate::reentry::Op;
-use crate::shard::{Entry, ShardView, Table};
+use crate::shard::{Entry, ShardView, Table, shard_of, shard_shift};
 use crate::types::Versioned;
 
 /// A pass's work for a snapshot (and a map's `Clone`): copy the shard's table as it is. The
@@ -134,10 +134,8 @@ impl<R: Record, M: Mode, S: BuildHasher> Snapshot<R, M, S> {
         Q: Hash + Eq + ?Sized,
     {
         let hash = self.hasher.hash_one(key);
-        // The map's shard index (see `ShardedMap::shard_index`): the bits below the top seven.
-        let shift = 57 - self.shards.len().trailing_zeros();
-        let idx = (hash >> shift) as usize & (self.shards.len() - 1);
-        self.shards[idx].find(hash, |e| e.record.key().borrow() == key)
+        self.shards[shard_of(hash, shard_shift(self.shards.len()))]
+            .find(hash, |e| e.record.key().borrow() == key)
     }
 
     /// The record with this key, looked up (not scanned).

@@ -471,3 +471,31 @@ fn a_failed_snapshot_frees_its_partial_copies() {
     assert_eq!(map.snapshot().len(), 8);
     assert_eq!(LIVE.load(Ordering::Relaxed), 8);
 }
+
+#[test]
+fn keys_spread_over_the_shards_even_when_the_hash_varies_only_in_its_low_bits() {
+    // Choosing the shard from a few fixed bits of the hash puts all of these keys in one shard
+    // (an identity hasher, or foldhash on small integers under an unlucky seed, varies only in
+    // the low bits); the shard index must depend on every bit.
+    type Identity64 = ShardedMap<(u64, u64), Plain, BuildHasherDefault<Identity>>;
+    for shards in [4, 64] {
+        let map = Identity64::with_shards(shards);
+        let n = 64 * shards as u64;
+        for k in 0..n {
+            let _ = map.insert((k, k));
+        }
+        let stats = map.stats();
+        assert_eq!(stats.len, n as usize);
+        assert!(
+            stats.max_shard_len <= 3 * 64 && stats.min_shard_len >= 64 / 4,
+            "{shards} shards, {n} sequential keys: shard sizes from {} to {}",
+            stats.min_shard_len,
+            stats.max_shard_len
+        );
+        for k in 0..n {
+            assert_eq!(map.get(&k), Some((k, k)));
+        }
+        let snapshot = map.snapshot();
+        assert!((0..n).all(|k| snapshot.get(&k) == Some(&(k, k))));
+    }
+}
