@@ -214,8 +214,19 @@ macro_rules! measured {
             pub fn entry(m: &mut $map, keys: &[u64]) -> usize {
                 keys.iter().filter(|&&k| Ops::entry(m, k)).count()
             }
+            /// Inserts every key into an empty map of the same shape, which grows (and so
+            /// rehashes) as it fills: RapidGrow's cost per insert, growth included.
+            #[inline(never)]
+            pub fn grow(mut m: $map, keys: &[u64]) -> usize {
+                keys.iter().filter(|&&k| Ops::insert(&mut m, k)).count()
+            }
 
-            pub fn run(mut m: $map, keys: &[u64]) {
+            pub fn run(mut m: $map, empty: $map, keys: &[u64]) {
+                let start = Instant::now();
+                let done = black_box(grow(empty, keys));
+                let ns = start.elapsed().as_nanos() as f64 / keys.len() as f64;
+                assert_eq!(done, keys.len(), "{}::grow", stringify!($prefix));
+                eprintln!("{:>18}   grow: {ns:6.1} ns/op", stringify!($prefix));
                 for &k in keys {
                     Ops::insert(&mut m, k);
                 }
@@ -255,33 +266,27 @@ fn main() {
         .map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 16)
         .collect();
     let cap = 4 * N as usize;
-    mapsafe_plain::run(EntryMap::with_capacity(cap), &keys);
-    mapsafe_versioned::run(VersionedEntryMap::with_capacity(cap), &keys);
-    dashmap_std::run(Dash::with_capacity(cap), &keys);
-    dashmap_foldhash::run(
-        DashFold::with_capacity_and_hasher(cap, DefaultHasher::default()),
-        &keys,
-    );
-    hashbrown_unsync::run(
-        Brown::with_capacity_and_hasher(cap, DefaultHasher::default()),
-        &keys,
-    );
-    // Engine against engine: the same hasher and 64 shards on both sides.
+    // Each map twice: with room for every key, and empty (for `grow`).
+    let [m, e] = [cap, 0].map(EntryMap::with_capacity);
+    mapsafe_plain::run(m, e, &keys);
+    let [m, e] = [cap, 0].map(VersionedEntryMap::with_capacity);
+    mapsafe_versioned::run(m, e, &keys);
+    let [m, e] = [cap, 0].map(Dash::with_capacity);
+    dashmap_std::run(m, e, &keys);
     let hasher = DefaultHasher::default;
-    engine_plain_64::run(
-        EnginePlain::with_shards_capacity_and_hasher(64, cap, hasher()),
-        &keys,
-    );
-    engine_versioned_64::run(
-        EngineVersioned::with_shards_capacity_and_hasher(64, cap, hasher()),
-        &keys,
-    );
-    engine_unprobed_64::run(
-        EngineUnprobed::with_shards_capacity_and_hasher(64, cap, hasher()),
-        &keys,
-    );
-    dashmap_foldhash_64::run(
-        DashFold::with_capacity_and_hasher_and_shard_amount(cap, hasher(), 64),
-        &keys,
-    );
+    let [m, e] = [cap, 0].map(|c| DashFold::with_capacity_and_hasher(c, hasher()));
+    dashmap_foldhash::run(m, e, &keys);
+    let [m, e] = [cap, 0].map(|c| Brown::with_capacity_and_hasher(c, hasher()));
+    hashbrown_unsync::run(m, e, &keys);
+    // Engine against engine: the same hasher and 64 shards on both sides.
+    let [m, e] = [cap, 0].map(|c| EnginePlain::with_shards_capacity_and_hasher(64, c, hasher()));
+    engine_plain_64::run(m, e, &keys);
+    let [m, e] =
+        [cap, 0].map(|c| EngineVersioned::with_shards_capacity_and_hasher(64, c, hasher()));
+    engine_versioned_64::run(m, e, &keys);
+    let [m, e] = [cap, 0].map(|c| EngineUnprobed::with_shards_capacity_and_hasher(64, c, hasher()));
+    engine_unprobed_64::run(m, e, &keys);
+    let [m, e] =
+        [cap, 0].map(|c| DashFold::with_capacity_and_hasher_and_shard_amount(c, hasher(), 64));
+    dashmap_foldhash_64::run(m, e, &keys);
 }

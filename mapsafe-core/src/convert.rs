@@ -6,7 +6,7 @@ use core::hash::BuildHasher;
 use crate::map::ShardedMap;
 use crate::record::{Mode, Record};
 use crate::reentry::Op;
-use crate::shard::{make_room, shrink};
+use crate::shard::shrink;
 use crate::snapshot::{IntoIter, copy_table};
 
 impl<R: Record, M: Mode, S: BuildHasher + Default> FromIterator<R> for ShardedMap<R, M, S> {
@@ -75,7 +75,7 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
         let _scope = self.scope(Op::Reserve);
         let per_shard = additional.div_ceil(self.shard_count());
         for slot in self.shards.iter() {
-            make_room(&mut slot.write(), per_shard, &|key| self.hash(key));
+            self.make_room(&mut slot.write(), per_shard);
         }
     }
 

@@ -312,7 +312,7 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
     /// with nothing changed.
     #[inline(always)]
     pub(crate) fn make_room(&self, table: &mut Table<R, M>, additional: usize) {
-        make_room(table, additional, &|key| self.hash(key));
+        make_room(table, additional, |key: &R::Key| self.hash(key));
     }
 
     /// Stores a new entry (the caller found its key absent, made room and took its ticket).

@@ -50,10 +50,14 @@ pub(crate) type Table<R, M> = HashTable<Entry<R, M>>;
 /// `verify_consistency` as unreachable: the fault stays with its own record), every other
 /// record is moved intact, and then the panic fails the calling operation before it changes
 /// anything.
+///
+/// Generic over the hash function (not `&dyn`), so that the rehash of a growing table inlines
+/// the user's `Hash` for every record it moves.
+#[inline(always)]
 pub(crate) fn make_room<R: Record, M: Mode>(
     table: &mut Table<R, M>,
     additional: usize,
-    hash: &dyn Fn(&R::Key) -> u64,
+    hash: impl Fn(&R::Key) -> u64,
 ) {
     if has_room(table, additional) {
         return;
@@ -66,10 +70,10 @@ pub(crate) fn make_room<R: Record, M: Mode>(
 fn grow_or_fail<R: Record, M: Mode>(
     table: &mut Table<R, M>,
     additional: usize,
-    hash: &dyn Fn(&R::Key) -> u64,
+    hash: impl Fn(&R::Key) -> u64,
 ) {
     let failure = core::cell::Cell::new(None);
-    table.reserve(additional, guarded(hash, &failure));
+    table.reserve(additional, guarded(&hash, &failure));
     if let Some(payload) = failure.take() {
         std::panic::resume_unwind(payload);
     }
@@ -113,8 +117,9 @@ pub(crate) fn shrink<R: Record, M: Mode>(table: &mut Table<R, M>, hash: &dyn Fn(
 
 /// The hasher every rehash uses: the user's `Hash` under `catch_unwind`. A record whose `Hash`
 /// panics is filed under a placeholder hash (0) and the panic is kept in `failure`.
+#[inline(always)]
 fn guarded<'a, R: Record, M: Mode>(
-    hash: &'a dyn Fn(&R::Key) -> u64,
+    hash: &'a (impl Fn(&R::Key) -> u64 + ?Sized),
     failure: &'a core::cell::Cell<Option<Box<dyn core::any::Any + Send>>>,
 ) -> impl Fn(&Entry<R, M>) -> u64 + 'a {
     move |e| {
