@@ -5,29 +5,18 @@ use core::fmt;
 use core::hash::{BuildHasher, Hash};
 use core::mem;
 
-use crate::map::{Settle, ShardedMap, settle_if_owed, take_ticket};
+use hashbrown::hash_table;
+
+use crate::map::{Settle, ShardedMap, begin_write_at, store_vacant};
 use crate::record::{Mode, Record, VersionedMode};
 use crate::reentry::Op;
-use crate::shard::{Entry as Stored, ShardSlot, Shared, Table, make_room, no_rehash};
+use crate::shard::{Entry as Stored, ShardSlot, Shared, no_rehash};
 
-/// What every entry needs to write: the table under its lock and the write protocol.
+/// What every entry needs to write: its shard and the write protocol.
 struct Slot<'a, R: Record, M: Mode> {
-    table: &'a mut Table<R, M>,
     slot: &'a ShardSlot<R, M>,
     shared: &'a Shared<R, M>,
     settle: &'a dyn Settle<R, M>,
-    /// The map's hash of a key, for making room before an insert.
-    hash: &'a dyn Fn(&R::Key) -> u64,
-}
-
-impl<R: Record, M: Mode> Slot<'_, R, M> {
-    /// Takes one fresh revision (versioned) and serves an open pass first, before a change.
-    #[inline(always)]
-    fn begin_write(&self) -> u64 {
-        let ticket = take_ticket(self.shared, 1);
-        settle_if_owed(self.shared, self.slot, self.table, ticket, self.settle);
-        ticket.first
-    }
 }
 
 /// One key's slot in a map, handed to the closure of [`ShardedMap::entry`] while the key's
@@ -54,7 +43,9 @@ pub enum Entry<'a, R: Record, M: Mode> {
 /// A slot that holds a record, inside an [`Entry`] closure.
 pub struct OccupiedEntry<'a, R: Record, M: Mode> {
     slot: Slot<'a, R, M>,
-    bucket: usize,
+    /// The table's entry (`None` only for the moment a write that serves a pass takes it
+    /// again).
+    found: Option<hash_table::OccupiedEntry<'a, Stored<R, M>>>,
     /// The revision of this entry's write, once it has made one: an `entry` call changes its
     /// record as one write, so later changes in the same call share it.
     written: Option<u64>,
@@ -63,6 +54,8 @@ pub struct OccupiedEntry<'a, R: Record, M: Mode> {
 /// A slot with no record, inside an [`Entry`] closure.
 pub struct VacantEntry<'a, R: Record, M: Mode> {
     slot: Slot<'a, R, M>,
+    /// Where the key's probe ended (the table has room for it).
+    vacant: hash_table::VacantEntry<'a, Stored<R, M>>,
     hash: u64,
     /// Whether a record's key is the slot's key.
     matches: &'a dyn Fn(&R::Key) -> bool,
@@ -72,6 +65,7 @@ pub struct VacantEntry<'a, R: Record, M: Mode> {
 
 impl<'a, R: Record, M: Mode> Entry<'a, R, M> {
     /// `true` if the key has a record.
+    #[inline]
     pub fn is_occupied(&self) -> bool {
         matches!(self, Entry::Occupied(_))
     }
@@ -82,6 +76,7 @@ impl<'a, R: Record, M: Mode> Entry<'a, R, M> {
     /// # Panics
     ///
     /// If the key is vacant and `record` has another key (nothing is stored).
+    #[inline]
     #[track_caller]
     pub fn or_insert(self, record: R) -> R::Mut<'a> {
         match self {
@@ -96,6 +91,7 @@ impl<'a, R: Record, M: Mode> Entry<'a, R, M> {
     /// # Panics
     ///
     /// If `make` returns a record with another key (nothing is stored).
+    #[inline]
     #[track_caller]
     pub fn or_insert_with(self, make: impl FnOnce() -> R) -> R::Mut<'a> {
         match self {
@@ -106,6 +102,7 @@ impl<'a, R: Record, M: Mode> Entry<'a, R, M> {
 
     /// Runs `f` on the record if the key is occupied (a write: a fresh revision on a versioned
     /// map), and hands the entry on.
+    #[inline]
     pub fn and_modify(self, f: impl FnOnce(R::Mut<'_>)) -> Self {
         match self {
             Entry::Occupied(mut entry) => {
@@ -118,21 +115,27 @@ impl<'a, R: Record, M: Mode> Entry<'a, R, M> {
 }
 
 impl<'a, R: Record, M: Mode> OccupiedEntry<'a, R, M> {
-    fn stored(&self) -> &Stored<R, M> {
-        self.slot
-            .table
-            .get_bucket(self.bucket)
-            .expect("mapsafe bug: an occupied entry lost its bucket")
+    #[inline]
+    fn found(&self) -> &hash_table::OccupiedEntry<'a, Stored<R, M>> {
+        self.found
+            .as_ref()
+            .expect("mapsafe bug: an occupied entry lost its slot")
     }
 
-    fn stored_mut(&mut self) -> &mut Stored<R, M> {
-        self.slot
-            .table
-            .get_bucket_mut(self.bucket)
-            .expect("mapsafe bug: an occupied entry lost its bucket")
+    #[inline]
+    fn found_mut(&mut self) -> &mut hash_table::OccupiedEntry<'a, Stored<R, M>> {
+        self.found
+            .as_mut()
+            .expect("mapsafe bug: an occupied entry lost its slot")
+    }
+
+    #[inline]
+    fn stored(&self) -> &Stored<R, M> {
+        self.found().get()
     }
 
     /// The record.
+    #[inline]
     pub fn get(&self) -> &R {
         &self.stored().record
     }
@@ -140,29 +143,32 @@ impl<'a, R: Record, M: Mode> OccupiedEntry<'a, R, M> {
     /// A mutable view of the record (everything but its key). On a versioned map this is a
     /// write and takes a fresh revision, as `update` does; later changes through the same
     /// entry share that revision (one `entry` call is one write to its record).
+    #[inline]
     pub fn get_mut(&mut self) -> R::Mut<'_> {
         self.get_mut_revised().0
     }
 
     /// `get_mut`, also returning the write's revision.
+    #[inline]
     pub(crate) fn get_mut_revised(&mut self) -> (R::Mut<'_>, u64) {
         let revision = self.write(|p| &p.updates);
-        (self.stored_mut().record.as_mut(), revision)
+        (self.found_mut().get_mut().record.as_mut(), revision)
     }
 
     /// [`get_mut`](Self::get_mut) for the rest of the closure.
+    #[inline]
     pub fn into_mut(mut self) -> R::Mut<'a> {
         self.write(|p| &p.updates);
-        self.slot
-            .table
-            .get_bucket_mut(self.bucket)
-            .expect("mapsafe bug: an occupied entry lost its bucket")
+        self.found
+            .expect("mapsafe bug: an occupied entry lost its slot")
+            .into_mut()
             .record
             .as_mut()
     }
 
     /// Starts this entry's write if it has not made one yet (a fresh revision, and any open
     /// pass served first) and returns its revision.
+    #[inline]
     fn write(
         &mut self,
         counter: fn(&crate::probes::ShardProbes) -> &core::sync::atomic::AtomicU64,
@@ -170,11 +176,17 @@ impl<'a, R: Record, M: Mode> OccupiedEntry<'a, R, M> {
         if let Some(revision) = self.written {
             return revision;
         }
-        let revision = self.slot.begin_write();
+        let found = self
+            .found
+            .take()
+            .expect("mapsafe bug: an occupied entry lost its slot");
+        let (mut found, ticket) =
+            begin_write_at(self.slot.shared, self.slot.slot, self.slot.settle, found, 1);
         self.slot.slot.note(counter, 1);
-        self.stored_mut().revision = M::revision(revision);
-        self.written = Some(revision);
-        revision
+        found.get_mut().revision = M::revision(ticket.first);
+        self.found = Some(found);
+        self.written = Some(ticket.first);
+        ticket.first
     }
 
     /// Replaces the record and returns the old one.
@@ -182,12 +194,14 @@ impl<'a, R: Record, M: Mode> OccupiedEntry<'a, R, M> {
     /// # Panics
     ///
     /// If `record` has another key (nothing is stored).
+    #[inline]
     #[track_caller]
     pub fn insert(&mut self, record: R) -> R {
         self.insert_revised(record).0
     }
 
     /// `insert`, also returning the write's revision.
+    #[inline]
     #[track_caller]
     pub(crate) fn insert_revised(&mut self, record: R) -> (R, u64) {
         let current = self.stored().record.key();
@@ -200,33 +214,33 @@ impl<'a, R: Record, M: Mode> OccupiedEntry<'a, R, M> {
         }
         let revision = self.write(|p| &p.inserts);
         (
-            mem::replace(&mut self.stored_mut().record, record),
+            mem::replace(&mut self.found_mut().get_mut().record, record),
             revision,
         )
     }
 
     /// Removes the record and returns it.
+    #[inline]
     pub fn remove(self) -> R {
         self.remove_revised().0
     }
 
     /// `remove`, also returning the removal's revision.
+    #[inline]
     pub(crate) fn remove_revised(self) -> (R, u64) {
-        let revision = self.slot.begin_write();
+        let found = self
+            .found
+            .expect("mapsafe bug: an occupied entry lost its slot");
+        let (found, ticket) =
+            begin_write_at(self.slot.shared, self.slot.slot, self.slot.settle, found, 1);
         self.slot.slot.note(|p| &p.removes, 1);
-        let (stored, _) = self
-            .slot
-            .table
-            .get_bucket_entry(self.bucket)
-            .ok()
-            .expect("mapsafe bug: an occupied entry lost its bucket")
-            .remove();
-        (stored.record, revision)
+        (found.remove().0.record, ticket.first)
     }
 }
 
 impl<R: Record> OccupiedEntry<'_, R, VersionedMode> {
     /// The revision of the record's last write.
+    #[inline]
     pub fn version(&self) -> u64 {
         self.stored().revision
     }
@@ -238,12 +252,14 @@ impl<'a, R: Record, M: Mode> VacantEntry<'a, R, M> {
     /// # Panics
     ///
     /// If `record` has another key than the one passed to `entry` (nothing is stored).
+    #[inline]
     #[track_caller]
     pub fn insert(self, record: R) -> R::Mut<'a> {
         self.insert_revised(record).0
     }
 
     /// `insert`, also returning the write's revision.
+    #[inline]
     #[track_caller]
     pub(crate) fn insert_revised(self, record: R) -> (R::Mut<'a>, u64) {
         if !(self.matches)(record.key()) {
@@ -254,15 +270,15 @@ impl<'a, R: Record, M: Mode> VacantEntry<'a, R, M> {
                 record.key()
             );
         }
-        make_room(self.slot.table, 1, self.slot.hash);
-        let revision = self.slot.begin_write();
-        self.slot.slot.note(|p| &p.inserts, 1);
-        let stored = Stored {
-            revision: M::revision(revision),
+        let (stored, revision) = store_vacant(
+            self.slot.shared,
+            self.slot.slot,
+            self.slot.settle,
+            self.vacant,
+            self.hash,
             record,
-        };
-        let entry = self.slot.table.insert_unique(self.hash, stored, no_rehash);
-        (entry.into_mut().record.as_mut(), revision)
+        );
+        (stored.into_mut().record.as_mut(), revision)
     }
 }
 
@@ -323,6 +339,7 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
     /// assert!(sold);
     /// assert_eq!(stock.read("pears", |(_, n)| *n), Some(1));
     /// ```
+    #[inline]
     #[track_caller]
     pub fn entry<Q, T>(&self, key: &Q, f: impl FnOnce(Entry<'_, R, M>) -> T) -> T
     where
@@ -332,25 +349,26 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
         let _scope = self.scope(Op::Entry);
         let hash = self.hash(key);
         let mut shard = self.write_shard(hash);
-        let bucket = Self::find_bucket(&shard, hash, key);
         let slot = shard.slot;
-        let rehash = |key: &R::Key| self.hash(key);
+        // Room first, as `insert` does (a growth runs the user's `Hash`, before any change),
+        // then one probe finds the key or the slot it would go in.
+        self.make_room(&mut shard, 1);
+        let found = shard.entry(hash, |e| e.record.key().borrow() == key, no_rehash);
         let slot = Slot {
-            table: &mut shard,
             slot,
             shared: self.shared(),
             settle: self,
-            hash: &rehash,
         };
         let matches = |found: &R::Key| found.borrow() == key;
-        f(match bucket {
-            Some(bucket) => Entry::Occupied(OccupiedEntry {
+        f(match found {
+            hash_table::Entry::Occupied(found) => Entry::Occupied(OccupiedEntry {
                 slot,
-                bucket,
+                found: Some(found),
                 written: None,
             }),
-            None => Entry::Vacant(VacantEntry {
+            hash_table::Entry::Vacant(vacant) => Entry::Vacant(VacantEntry {
                 slot,
+                vacant,
                 hash,
                 matches: &matches,
                 key: &key,

@@ -253,13 +253,6 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
         ticket.first
     }
 
-    /// `true` if a write with this ticket must first serve a pass on `slot` (see
-    /// [`settle_if_owed`]).
-    #[inline(always)]
-    fn owes(&self, slot: &ShardSlot<R, M>, ticket: Ticket) -> bool {
-        owes(self.shared(), slot, ticket)
-    }
-
     /// Hands `table`, the contents of `slot`, to a pass, and marks the shard served.
     pub(crate) fn serve(&self, pass: &dyn Debt<R, M>, slot: &ShardSlot<R, M>, table: &Table<R, M>) {
         // Relaxed loads and stores of `len` and `served`: the shard's lock (held by the caller,
@@ -328,10 +321,7 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
         );
     }
 
-    /// The write protocol for a change to the entry just `found` under `slot`'s write lock:
-    /// takes the ticket (`n` fresh revisions on a versioned map). Hot path: no pass is owed and
-    /// the entry is handed back as it is, so the write probes the table once. Cold path: serve
-    /// the pass first, then take the entry again by its bucket.
+    /// [`begin_write_at`] on this map.
     #[inline(always)]
     pub(crate) fn begin_write_at<'t>(
         &self,
@@ -339,33 +329,10 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
         found: OccupiedEntry<'t, Entry<R, M>>,
         n: u64,
     ) -> (OccupiedEntry<'t, Entry<R, M>>, Ticket) {
-        let ticket = take_ticket(self.shared(), n);
-        if self.owes(slot, ticket) {
-            return (self.settle_at(slot, found, ticket), ticket);
-        }
-        (found, ticket)
+        begin_write_at(self.shared(), slot, self, found, n)
     }
 
-    #[cold]
-    #[inline(never)]
-    fn settle_at<'t>(
-        &self,
-        slot: &ShardSlot<R, M>,
-        found: OccupiedEntry<'t, Entry<R, M>>,
-        ticket: Ticket,
-    ) -> OccupiedEntry<'t, Entry<R, M>> {
-        let bucket = found.bucket_index();
-        let table = found.into_table();
-        self.settle(slot, table, ticket);
-        table
-            .get_bucket_entry(bucket)
-            .ok()
-            .expect("mapsafe bug: a served pass moved an entry")
-    }
-
-    /// Stores `record` in the `vacant` slot its key's probe ended on (the caller made room),
-    /// under the write protocol; returns the write's revision. If a pass is owed, it is served
-    /// first and the record is stored by a second probe.
+    /// [`store_vacant`] on this map, returning the write's revision.
     #[inline(always)]
     pub(crate) fn store_vacant(
         &self,
@@ -374,20 +341,7 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
         hash: u64,
         record: R,
     ) -> u64 {
-        let ticket = take_ticket(self.shared(), 1);
-        slot.note(|p| &p.inserts, 1);
-        let entry = Entry {
-            revision: M::revision(ticket.first),
-            record,
-        };
-        if self.owes(slot, ticket) {
-            let table = vacant.into_table();
-            self.settle(slot, table, ticket);
-            table.insert_unique(hash, entry, no_rehash);
-        } else {
-            vacant.insert(entry);
-        }
-        ticket.first
+        store_vacant(self.shared(), slot, self, vacant, hash, record).1
     }
 
     // ----- reads ---------------------------------------------------------------------------
@@ -811,6 +765,70 @@ pub(crate) fn take_ticket<R: Record, M: Mode>(shared: &Shared<R, M>, n: u64) -> 
     } else {
         shared.clock.observe()
     }
+}
+
+/// The write protocol for a change to the entry just `found` under `slot`'s write lock: takes
+/// the ticket (`n` fresh revisions on a versioned map). Hot path: no pass is owed and the entry
+/// is handed back as it is, so the write probes the table once. Cold path: serve the pass
+/// first, then take the entry again by its bucket.
+#[inline(always)]
+pub(crate) fn begin_write_at<'t, R: Record, M: Mode>(
+    shared: &Shared<R, M>,
+    slot: &ShardSlot<R, M>,
+    settle: &dyn Settle<R, M>,
+    found: OccupiedEntry<'t, Entry<R, M>>,
+    n: u64,
+) -> (OccupiedEntry<'t, Entry<R, M>>, Ticket) {
+    let ticket = take_ticket(shared, n);
+    if owes(shared, slot, ticket) {
+        return (settle_at(slot, settle, found, ticket), ticket);
+    }
+    (found, ticket)
+}
+
+#[cold]
+#[inline(never)]
+fn settle_at<'t, R: Record, M: Mode>(
+    slot: &ShardSlot<R, M>,
+    settle: &dyn Settle<R, M>,
+    found: OccupiedEntry<'t, Entry<R, M>>,
+    ticket: Ticket,
+) -> OccupiedEntry<'t, Entry<R, M>> {
+    let bucket = found.bucket_index();
+    let table = found.into_table();
+    settle.settle(slot, table, ticket);
+    table
+        .get_bucket_entry(bucket)
+        .ok()
+        .expect("mapsafe bug: a served pass moved an entry")
+}
+
+/// Stores `record` in the `vacant` slot its key's probe ended on (the caller made room), under
+/// the write protocol; returns the stored entry and the write's revision. If a pass is owed, it
+/// is served first and the record is stored by a second probe.
+#[inline(always)]
+pub(crate) fn store_vacant<'t, R: Record, M: Mode>(
+    shared: &Shared<R, M>,
+    slot: &ShardSlot<R, M>,
+    settle: &dyn Settle<R, M>,
+    vacant: VacantEntry<'t, Entry<R, M>>,
+    hash: u64,
+    record: R,
+) -> (OccupiedEntry<'t, Entry<R, M>>, u64) {
+    let ticket = take_ticket(shared, 1);
+    slot.note(|p| &p.inserts, 1);
+    let entry = Entry {
+        revision: M::revision(ticket.first),
+        record,
+    };
+    let stored = if owes(shared, slot, ticket) {
+        let table = vacant.into_table();
+        settle.settle(slot, table, ticket);
+        table.insert_unique(hash, entry, no_rehash)
+    } else {
+        vacant.insert(entry)
+    };
+    (stored, ticket.first)
 }
 
 /// The fast check of the write protocol, under `slot`'s write lock: if the ticket shows an open
