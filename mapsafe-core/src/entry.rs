@@ -7,7 +7,8 @@ use core::mem;
 
 use hashbrown::hash_table;
 
-use crate::map::{Settle, ShardedMap, begin_write_at, store_vacant};
+use crate::map::ShardedMap;
+use crate::protocol::{Settle, begin_write_at, store_vacant};
 use crate::record::{Mode, Record, VersionedMode};
 use crate::reentry::Op;
 use crate::shard::{Entry as Stored, ShardSlot, Shared, no_rehash};

@@ -32,6 +32,7 @@ mod map;
 mod metrics;
 mod pass;
 mod probes;
+mod protocol;
 #[cfg(feature = "rayon")]
 pub mod rayon;
 mod record;

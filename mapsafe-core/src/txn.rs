@@ -12,8 +12,9 @@ use core::mem;
 use core::sync::atomic::{self, Ordering};
 
 use crate::hasher::DefaultHasher;
-use crate::map::{ShardedMap, settle_if_owed, take_ticket};
+use crate::map::ShardedMap;
 use crate::probes::MapProbes;
+use crate::protocol::{settle_if_owed, take_ticket};
 use crate::record::{Mode, Record, VersionedMode};
 use crate::reentry::Op;
 use crate::shard::{ShardWrite, has_room, hash_all, reserve_hashed};

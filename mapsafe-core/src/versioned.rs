@@ -4,9 +4,12 @@ use core::borrow::Borrow;
 use core::hash::{BuildHasher, Hash};
 use core::mem;
 
+use hashbrown::hash_table;
+
 use crate::map::ShardedMap;
 use crate::record::{Record, VersionedMode};
 use crate::reentry::Op;
+use crate::shard::{Entry, no_rehash};
 use crate::types::{Conflict, Versioned};
 
 impl<R: Record, S: BuildHasher> ShardedMap<R, VersionedMode, S> {
@@ -44,40 +47,42 @@ impl<R: Record, S: BuildHasher> ShardedMap<R, VersionedMode, S> {
             let _scope = self.scope(Op::CompareAndSwap);
             let hash = self.hash(record.key());
             let mut shard = self.write_shard(hash);
-            match Self::find_bucket(&shard, hash, record.key()) {
-                Some(bucket) => {
-                    let actual = shard
-                        .get_bucket(bucket)
-                        .expect("bucket just found")
-                        .revision;
-                    if actual != expected {
-                        shard.slot.note(|p| &p.conflicts, 1);
-                        return Err(Conflict {
-                            actual,
-                            offered: record,
-                        });
+            let slot = shard.slot;
+            let conflict = |actual, offered| {
+                slot.note(|p| &p.conflicts, 1);
+                Err(Conflict { actual, offered })
+            };
+            let eq = |e: &Entry<R, VersionedMode>| e.record.key() == record.key();
+            if expected != 0 {
+                // The key must be present: one probe finds it, no room is needed.
+                let Ok(found) = shard.find_entry(hash, eq) else {
+                    return conflict(0, record);
+                };
+                let actual = found.get().revision;
+                if actual != expected {
+                    return conflict(actual, record);
+                }
+                let (mut found, ticket) = self.begin_write_at(slot, found, 1);
+                slot.note(|p| &p.swaps, 1);
+                slot.note(|p| &p.inserts, 1);
+                let entry = found.get_mut();
+                entry.revision = ticket.first;
+                (
+                    Some(mem::replace(&mut entry.record, record)),
+                    Ok(ticket.first),
+                )
+            } else {
+                // The key must be absent: room first (as `insert`), then one probe.
+                self.make_room(&mut shard, 1);
+                match shard.entry(hash, eq, no_rehash) {
+                    hash_table::Entry::Occupied(found) => {
+                        let actual = found.get().revision;
+                        return conflict(actual, record);
                     }
-                    let revision = self.begin_write(&shard, 1);
-                    shard.slot.note(|p| &p.swaps, 1);
-                    shard.slot.note(|p| &p.inserts, 1);
-                    let entry = shard.get_bucket_mut(bucket).expect("bucket just found");
-                    entry.revision = revision;
-                    (Some(mem::replace(&mut entry.record, record)), Ok(revision))
-                }
-                None if expected != 0 => {
-                    shard.slot.note(|p| &p.conflicts, 1);
-                    return Err(Conflict {
-                        actual: 0,
-                        offered: record,
-                    });
-                }
-                None => {
-                    self.make_room(&mut shard, 1);
-                    let revision = self.begin_write(&shard, 1);
-                    shard.slot.note(|p| &p.swaps, 1);
-                    shard.slot.note(|p| &p.inserts, 1);
-                    Self::store_new(&mut shard, hash, revision, record);
-                    (None, Ok(revision))
+                    hash_table::Entry::Vacant(vacant) => {
+                        slot.note(|p| &p.swaps, 1);
+                        (None, Ok(self.store_vacant(slot, vacant, hash, record)))
+                    }
                 }
             }
         };
@@ -112,26 +117,21 @@ impl<R: Record, S: BuildHasher> ShardedMap<R, VersionedMode, S> {
         let _scope = self.scope(Op::CompareAndRemove);
         let hash = self.hash(key);
         let mut shard = self.write_shard(hash);
-        let Some(bucket) = Self::find_bucket(&shard, hash, key) else {
-            shard.slot.note(|p| &p.conflicts, 1);
+        let slot = shard.slot;
+        let Ok(found) = shard.find_entry(hash, |e| e.record.key().borrow() == key) else {
+            slot.note(|p| &p.conflicts, 1);
             return Err(0);
         };
-        let actual = shard
-            .get_bucket(bucket)
-            .expect("bucket just found")
-            .revision;
+        let actual = found.get().revision;
         if actual != expected {
-            shard.slot.note(|p| &p.conflicts, 1);
+            slot.note(|p| &p.conflicts, 1);
             return Err(actual);
         }
-        let version = self.begin_write(&shard, 1);
-        shard.slot.note(|p| &p.swaps, 1);
-        shard.slot.note(|p| &p.removes, 1);
-        let (entry, _) = shard
-            .get_bucket_entry(bucket)
-            .ok()
-            .expect("bucket just found")
-            .remove();
+        let (found, ticket) = self.begin_write_at(slot, found, 1);
+        slot.note(|p| &p.swaps, 1);
+        slot.note(|p| &p.removes, 1);
+        let (entry, _) = found.remove();
+        let version = ticket.first;
         Ok(Versioned {
             version,
             value: entry.record,
