@@ -35,6 +35,9 @@ trait Ops {
     fn load(&self, k: u64) -> bool;
     /// Increment through an entry (mapsafe: `entry`; dashmap: `*entry().or_insert(0) += 1`).
     fn entry(&self, k: u64) -> bool;
+    /// Moves one unit from `k` to its neighbour key `k ^ 1` (mapsafe: a two-key `transaction`;
+    /// the others: two `get_mut`, which is not atomic).
+    fn transfer(&mut self, k: u64) -> bool;
 }
 
 type Engine<M> = mapsafe::ShardedMap<(u64, u64), M>;
@@ -69,6 +72,18 @@ macro_rules! engine_ops {
                 });
                 true
             }
+            fn transfer(&mut self, k: u64) -> bool {
+                <$map>::transaction(self, &[&k, &(k ^ 1)], |tx| {
+                    let from = tx.update(&k, |v| *v = v.wrapping_sub(1));
+                    let to = tx.update(&(k ^ 1), |v| *v = v.wrapping_add(1));
+                    if from.is_some() && to.is_some() {
+                        Ok(())
+                    } else {
+                        Err(())
+                    }
+                })
+                .is_ok()
+            }
         }
     };
 }
@@ -102,6 +117,18 @@ macro_rules! generated_map_ops {
                     *e.or_insert($record { k, v: 0 }).v += 1;
                 });
                 true
+            }
+            fn transfer(&mut self, k: u64) -> bool {
+                <$map>::transaction(self, &[&k, &(k ^ 1)], |tx| {
+                    let from = tx.update(&k, |e| *e.v = e.v.wrapping_sub(1));
+                    let to = tx.update(&(k ^ 1), |e| *e.v = e.v.wrapping_add(1));
+                    if from.is_some() && to.is_some() {
+                        Ok(())
+                    } else {
+                        Err(())
+                    }
+                })
+                .is_ok()
             }
         }
         impl EntryLike for $map {
@@ -146,6 +173,11 @@ macro_rules! dashmap_ops {
                 *DashMap::entry(self, k).or_insert(0) += 1;
                 true
             }
+            fn transfer(&mut self, k: u64) -> bool {
+                let from = self.get_mut(&k).map(|mut v| *v = v.wrapping_sub(1));
+                let to = self.get_mut(&(k ^ 1)).map(|mut v| *v = v.wrapping_add(1));
+                from.is_some() && to.is_some()
+            }
         }
     };
 }
@@ -175,6 +207,11 @@ impl Ops for Brown {
     }
     fn entry(&self, k: u64) -> bool {
         hashbrown::HashMap::contains_key(self, &k)
+    }
+    fn transfer(&mut self, k: u64) -> bool {
+        let from = self.get_mut(&k).map(|v| *v = v.wrapping_sub(1));
+        let to = self.get_mut(&(k ^ 1)).map(|v| *v = v.wrapping_add(1));
+        from.is_some() && to.is_some()
     }
 }
 
@@ -214,6 +251,11 @@ macro_rules! measured {
             pub fn entry(m: &mut $map, keys: &[u64]) -> usize {
                 keys.iter().filter(|&&k| Ops::entry(m, k)).count()
             }
+            /// Every key and its neighbour `k ^ 1` are present (the keys come in pairs).
+            #[inline(never)]
+            pub fn transfer(m: &mut $map, keys: &[u64]) -> usize {
+                keys.iter().filter(|&&k| Ops::transfer(m, k)).count()
+            }
             /// Inserts every key into an empty map of the same shape, which grows (and so
             /// rehashes) as it fills: RapidGrow's cost per insert, growth included.
             #[inline(never)]
@@ -238,6 +280,7 @@ macro_rules! measured {
                     ("read", read),
                     ("load", load),
                     ("entry", entry),
+                    ("transfer", transfer),
                 ] {
                     let start = Instant::now();
                     let done = black_box(f(&mut m, keys));
@@ -261,9 +304,10 @@ measured!(dashmap_foldhash_64, DashFold);
 measured!(engine_unprobed_64, EngineUnprobed);
 
 fn main() {
-    // Spread-out keys, so that every shard and every probe position is used.
+    // Spread-out keys, so that every shard and every probe position is used, in pairs `k` and
+    // `k ^ 1` (for `transfer`).
     let keys: Vec<u64> = (0..N)
-        .map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 16)
+        .map(|i| ((i >> 1).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 16) << 1 | (i & 1))
         .collect();
     let cap = 4 * N as usize;
     // Each map twice: with room for every key, and empty (for `grow`).

@@ -22,10 +22,10 @@ callgrind_annotate --inclusive=yes --threshold=100 "$out" 2>/dev/null | python3 
 import re, sys
 n = int(sys.argv[1])
 maps = ["engine_plain_64", "engine_versioned_64", "engine_unprobed_64", "dashmap_foldhash_64", "mapsafe_plain", "mapsafe_versioned", "dashmap_std", "dashmap_foldhash", "hashbrown_unsync"]
-ops = ["get", "read", "update", "insert", "remove", "load", "entry", "grow"]
+ops = ["get", "read", "update", "insert", "remove", "load", "entry", "transfer", "grow"]
 cost = {}
 for line in sys.stdin:
-    m = re.match(r"\s*([\d,]+) .*?instructions::(\w+)::(get|read|update|insert|remove|load|entry|grow)\b", line)
+    m = re.match(r"\s*([\d,]+) .*?instructions::(\w+)::(get|read|update|insert|remove|load|entry|transfer|grow)\b", line)
     if m:
         cost[(m.group(2), m.group(3))] = int(m.group(1).replace(",", "")) / n
 print("| map | " + " | ".join(ops) + " |")

@@ -15,8 +15,8 @@ use crate::record::{Mode, Plain, Record};
 use crate::reentry;
 use crate::reentry::Op;
 use crate::shard::{
-    Debt, Entry, ShardSlot, ShardView, ShardWrite, Shared, Table, make_room, no_rehash, shard_of,
-    shard_shift,
+    Debt, Entry, PUBLISHERS, ShardSlot, ShardView, ShardWrite, Shared, Table, make_room, no_rehash,
+    shard_of, shard_shift,
 };
 use crate::types::LoadOrStore;
 
@@ -170,10 +170,10 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
     pub fn len(&self) -> usize {
         let publishing = &self.shared().publishing;
         loop {
-            // A seqlock read: Acquire pairs with the Release that ends a transaction's
-            // publication, the fence with the one that starts it.
+            // A seqlock read (see `Shared::publishing`): Acquire pairs with the Release that
+            // ends a transaction's publication, the fence with the one that starts it.
             let before = publishing.load(Ordering::Acquire);
-            if before & 1 == 0 {
+            if before & PUBLISHERS == 0 {
                 let sum = self
                     .shards
                     .iter()

@@ -163,14 +163,20 @@ pub(crate) trait Debt<R: Record, M: Mode>: Send + Sync {
     fn serve(&self, shard: ShardView<'_, R, M>);
 }
 
+/// The part of [`Shared::publishing`] that counts the transactions publishing now.
+pub(crate) const PUBLISHERS: u64 = (1 << 32) - 1;
+
 /// What the map keeps beside its shards: the clock, the pass registry and the map-wide probes.
 /// Boxed on its own cache lines: every versioned write bumps the clock, so it must not share a
 /// line with anything read on every operation.
 #[repr(align(64))]
 pub(crate) struct Shared<R: Record, M: Mode> {
     pub(crate) clock: Clock,
-    /// Bumped around a transaction's publication of its shards' sizes, so `len()` never adds
-    /// up part of one (odd while one publishes).
+    /// The seqlock of transactions' publications of their shards' sizes, so `len()` never adds
+    /// up part of one: the low 32 bits ([`PUBLISHERS`]) count the transactions publishing now,
+    /// the high bits count finished publications. Several transactions on disjoint shards can
+    /// publish at once, so a reader must wait for none to be publishing (a single odd/even
+    /// counter would look even while two publish).
     pub(crate) publishing: AtomicU64,
     /// The id of the open pass (0: none yet), readable without a lock.
     pub(crate) open_id: AtomicU64,

@@ -11,16 +11,24 @@ use core::hash::{BuildHasher, Hash};
 use core::mem;
 use core::sync::atomic::{self, Ordering};
 
+use smallvec::SmallVec;
+
 use crate::hasher::DefaultHasher;
 use crate::map::ShardedMap;
 use crate::probes::MapProbes;
 use crate::protocol::{settle_if_owed, take_ticket};
 use crate::record::{Mode, Record, VersionedMode};
-use crate::reentry::Op;
-use crate::shard::{ShardWrite, has_room, hash_all, reserve_hashed};
+use crate::reentry::{self, Op};
+use crate::shard::{PUBLISHERS, ShardWrite, has_room, hash_all, reserve_hashed};
 
 /// Every key a committed transaction changed, with its revision.
 pub(crate) type Changed<R> = Vec<(<R as Record>::Key, u64)>;
+
+/// How many keys, shards and staged writes a transaction keeps inline (more spill to the heap).
+const INLINE: usize = 4;
+
+/// A transaction's staged writes; after the commit, the records they replaced.
+type StagedWrites<R> = SmallVec<[Staged<R>; INLINE]>;
 
 /// One key the transaction wrote, with its new value.
 struct Staged<R: Record> {
@@ -39,15 +47,20 @@ struct Staged<R: Record> {
 ///
 /// Every key touched must be among the keys declared to `transaction`; touching another one
 /// panics (and nothing is written).
+///
+/// (Its fields drop in order: the locks are released first, then the re-entrancy scope is left,
+/// then the staged writes — after a commit, the records they replaced — are dropped, so a
+/// record's `Drop` may call the map.)
 pub struct Txn<'a, R: Record, M: Mode, S = DefaultHasher> {
     map: &'a ShardedMap<R, M, S>,
     /// The write-locked shards, in shard order, with their indices.
-    shards: Vec<(usize, ShardWrite<'a, R, M>)>,
+    shards: SmallVec<[(usize, ShardWrite<'a, R, M>); INLINE]>,
     /// Hashes of the declared keys.
-    declared: Vec<u64>,
+    declared: SmallVec<[u64; INLINE]>,
     /// Whether a record's key is one of the declared keys.
     is_declared: &'a dyn Fn(&R::Key) -> bool,
-    staged: Vec<Staged<R>>,
+    _scope: reentry::Scope,
+    staged: StagedWrites<R>,
 }
 
 /// Where a key's current value lives inside a transaction.
@@ -233,87 +246,106 @@ impl<'a, R: Record + Clone, M: Mode, S: BuildHasher> Txn<'a, R, M, S> {
         self.staged[i].value.take()
     }
 
-    /// Applies the staged writes, all under the locks and with one ticket. Returns the
-    /// records they replaced, to be dropped after the locks are released, and every changed key
-    /// with its revision.
-    fn commit(&mut self) -> (Vec<R>, Changed<R>) {
+    /// Applies the staged writes, all under the locks and with one ticket, leaving in each
+    /// staged write's place the record it replaced (dropped with the transaction, after the
+    /// locks are released). Returns, if `record` is set, every changed key with its revision.
+    fn commit(&mut self, record: bool) -> Changed<R> {
+        let map = self.map;
+        let hash = |key: &R::Key| map.hash(key);
+        let (shards, staged) = (&mut self.shards[..], &mut self.staged[..]);
         // A key inserted and removed again inside the transaction changes nothing.
-        self.staged
-            .retain(|s| s.value.is_some() || s.bucket.is_some());
-        if self.staged.is_empty() {
-            return (Vec::new(), Vec::new());
+        let writes = |s: &Staged<R>| s.value.is_some() || s.bucket.is_some();
+        let n = staged.iter().filter(|s| writes(s)).count();
+        if n == 0 {
+            return Vec::new();
         }
+        let inserts = staged
+            .iter()
+            .any(|s| s.bucket.is_none() && s.value.is_some());
+        let resizes = inserts
+            || staged
+                .iter()
+                .any(|s| s.value.is_none() && s.bucket.is_some());
         // Every shard that must grow for the inserts has its records hashed first, before any
         // change: a panicking `Hash` fails the commit with nothing written. (The rehash itself
         // comes after the replacements and removals, which address entries by bucket.)
-        let inserts: Vec<usize> = (0..self.shards.len())
-            .map(|i| {
-                self.staged
-                    .iter()
-                    .filter(|s| s.shard == i && s.bucket.is_none())
-                    .count()
-            })
-            .collect();
-        let hash = |key: &R::Key| self.map.hash(key);
-        for ((_, shard), &n) in self.shards.iter().zip(&inserts) {
-            if !has_room(shard, n) {
-                hash_all(shard, &hash);
+        if inserts {
+            for (i, (_, shard)) in shards.iter().enumerate() {
+                let n = inserts_into(staged, i);
+                if n > 0 && !has_room(shard, n) {
+                    hash_all(shard, &hash);
+                }
             }
         }
-        let shared = self.map.shared();
-        let ticket = take_ticket(shared, self.staged.len() as u64);
-        for (_, shard) in &self.shards {
-            settle_if_owed(shared, shard.slot, shard, ticket, self.map);
+        let shared = map.shared();
+        let ticket = take_ticket(shared, n as u64);
+        for (_, shard) in shards.iter() {
+            settle_if_owed(shared, shard.slot, shard, ticket, map);
         }
-        let mut replaced = Vec::with_capacity(self.staged.len());
-        let mut changed = Vec::with_capacity(self.staged.len());
+        let mut changed = Vec::with_capacity(if record { n } else { 0 });
         let mut revision = ticket.first;
         // Replacements and removals by bucket first (they move no other entry), then inserts
         // (which may grow a table and move buckets).
-        self.staged.sort_by_key(|s| s.bucket.is_none());
-        for staged in mem::take(&mut self.staged) {
-            changed.push((staged.key, if M::VERSIONED { revision } else { 0 }));
-            let table = &mut self.shards[staged.shard].1;
-            let stores = staged.value.is_some();
-            table
-                .slot
-                .note(|p| if stores { &p.inserts } else { &p.removes }, 1);
-            match (staged.bucket, staged.value) {
-                (Some(bucket), Some(record)) => {
-                    let entry = table.get_bucket_mut(bucket).expect("staged bucket");
-                    entry.revision = M::revision(revision);
-                    replaced.push(mem::replace(&mut entry.record, record));
+        for by_bucket in [true, false] {
+            for i in 0..staged.len() {
+                let (shard, bucket) = (staged[i].shard, staged[i].bucket);
+                if bucket.is_some() != by_bucket || !writes(&staged[i]) {
+                    continue;
                 }
-                (Some(bucket), None) => {
-                    let (entry, _) = table
-                        .get_bucket_entry(bucket)
-                        .ok()
-                        .expect("staged bucket")
-                        .remove();
-                    replaced.push(entry.record);
+                if bucket.is_none() && !has_room(&shards[shard].1, 1) {
+                    let n = inserts_into(&staged[i..], shard);
+                    reserve_hashed(&mut shards[shard].1, n, &hash);
                 }
-                (None, Some(record)) => {
-                    if !has_room(table, 1) {
-                        reserve_hashed(table, inserts[staged.shard], &hash);
+                let staged = &mut staged[i];
+                if record {
+                    let number = if M::VERSIONED { revision } else { 0 };
+                    changed.push((staged.key.clone(), number));
+                }
+                let table = &mut shards[shard].1;
+                let stores = staged.value.is_some();
+                table
+                    .slot
+                    .note(|p| if stores { &p.inserts } else { &p.removes }, 1);
+                // The staged value goes into the table, the record it replaces into its place.
+                staged.value = match (bucket, staged.value.take()) {
+                    (Some(bucket), Some(record)) => {
+                        let entry = table.get_bucket_mut(bucket).expect("staged bucket");
+                        entry.revision = M::revision(revision);
+                        Some(mem::replace(&mut entry.record, record))
                     }
-                    ShardedMap::<R, M, S>::store_new(table, staged.hash, revision, record);
+                    (Some(bucket), None) => {
+                        let (entry, _) = table
+                            .get_bucket_entry(bucket)
+                            .ok()
+                            .expect("staged bucket")
+                            .remove();
+                        Some(entry.record)
+                    }
+                    (None, Some(record)) => {
+                        ShardedMap::<R, M, S>::store_new(table, staged.hash, revision, record);
+                        None
+                    }
+                    (None, None) => unreachable!("skipped above"),
+                };
+                if M::VERSIONED {
+                    revision += 1;
                 }
-                (None, None) => unreachable!("dropped above"),
-            }
-            if M::VERSIONED {
-                revision += 1;
             }
         }
-        // Publish every shard's size inside one seqlock window, so `len()` never adds up part
-        // of the transaction: the odd count (and the Release fence) before the stores pairs
-        // with `len`'s Acquire fence, the Release of the even count with its Acquire load.
-        shared.publishing.fetch_add(1, Ordering::Relaxed);
-        atomic::fence(Ordering::Release);
-        for (_, shard) in &self.shards {
-            shard.publish_len();
+        // Publish the sizes of several shards that changed size inside one seqlock window,
+        // so `len()` never adds up part of the transaction (one shard's size is one store, and
+        // sizes that did not change need no window). Joining the publishers (and the Release
+        // fence) before the stores pairs with `len`'s Acquire fence; leaving (Release), which
+        // also counts a finished publication, pairs with its Acquire load.
+        if resizes && shards.len() > 1 {
+            shared.publishing.fetch_add(1, Ordering::Relaxed);
+            atomic::fence(Ordering::Release);
+            for (_, shard) in shards.iter() {
+                shard.publish_len();
+            }
+            shared.publishing.fetch_add(PUBLISHERS, Ordering::Release);
         }
-        shared.publishing.fetch_add(1, Ordering::Release);
-        (replaced, changed)
+        changed
     }
 
     /// The revision of the key's last committed write, 0 if absent before the transaction (and
@@ -357,6 +389,14 @@ impl<R: Record + Clone, S: BuildHasher> Txn<'_, R, VersionedMode, S> {
     {
         self.revision_of(key)
     }
+}
+
+/// How many of `staged` insert into the transaction's shard `shard`.
+fn inserts_into<R: Record>(staged: &[Staged<R>], shard: usize) -> usize {
+    staged
+        .iter()
+        .filter(|s| s.shard == shard && s.bucket.is_none())
+        .count()
 }
 
 /// Counts an aborted transaction when dropped.
@@ -442,14 +482,16 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
         R::Key: Borrow<Q>,
         Q: Hash + Eq + fmt::Debug + ?Sized,
     {
-        self.transaction_revised(keys, f).map(|(out, _)| out)
+        self.transaction_revised(keys, false, f).map(|(out, _)| out)
     }
 
-    /// `transaction`, also returning every key it changed with its revision.
+    /// `transaction`, also returning every key it changed with its revision if `record` is
+    /// set (the checker's view; empty otherwise).
     #[track_caller]
     pub(crate) fn transaction_revised<Q, T, E>(
         &self,
         keys: &[&Q],
+        record: bool,
         f: impl FnOnce(&mut Txn<'_, R, M, S>) -> Result<T, E>,
     ) -> Result<(T, Changed<R>), E>
     where
@@ -457,43 +499,42 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
         R::Key: Borrow<Q>,
         Q: Hash + Eq + fmt::Debug + ?Sized,
     {
-        let (replaced, changed);
-        let outcome = {
-            let _scope = self.scope(Op::Transaction);
-            let declared: Vec<u64> = keys.iter().map(|key| self.hash(*key)).collect();
-            let mut indices: Vec<usize> = declared.iter().map(|&h| self.shard_index(h)).collect();
-            indices.sort_unstable();
-            indices.dedup();
-            let is_declared = |found: &R::Key| keys.iter().any(|key| found.borrow() == *key);
-            let mut tx = Txn {
-                map: self,
-                shards: self.lock_all(&indices),
-                declared,
-                is_declared: &is_declared,
-                staged: Vec::new(),
-            };
-            // Counts the transaction as aborted unless it commits (also when `f` panics).
-            let probes = &self.shared().probes;
-            let abort = Aborted(M::PROBED.then_some(&probes.aborted));
-            let outcome = f(&mut tx);
-            (replaced, changed) = if outcome.is_ok() {
-                core::mem::forget(abort);
-                if M::PROBED {
-                    MapProbes::count(&probes.committed);
-                }
-                tx.commit()
-            } else {
-                (Vec::new(), Vec::new())
-            };
-            outcome
+        let scope = self.scope(Op::Transaction);
+        let declared: SmallVec<[u64; INLINE]> = keys.iter().map(|key| self.hash(*key)).collect();
+        let mut indices: SmallVec<[usize; INLINE]> =
+            declared.iter().map(|&h| self.shard_index(h)).collect();
+        indices.sort_unstable();
+        indices.dedup();
+        let is_declared = |found: &R::Key| keys.iter().any(|key| found.borrow() == *key);
+        let mut tx = Txn {
+            map: self,
+            shards: self.lock_all(&indices),
+            declared,
+            is_declared: &is_declared,
+            _scope: scope,
+            staged: StagedWrites::new(),
         };
-        drop(replaced);
+        // Counts the transaction as aborted unless it commits (also when `f` panics).
+        let probes = &self.shared().probes;
+        let abort = Aborted(M::PROBED.then_some(&probes.aborted));
+        let outcome = f(&mut tx);
+        let changed = if outcome.is_ok() {
+            core::mem::forget(abort);
+            if M::PROBED {
+                MapProbes::count(&probes.committed);
+            }
+            tx.commit(record)
+        } else {
+            Vec::new()
+        };
+        // Releases the locks, leaves the scope, then drops the replaced records.
+        drop(tx);
         outcome.map(|out| (out, changed))
     }
 
     /// Write-locks the shards `indices` (sorted, distinct) without holding any while waiting.
-    fn lock_all(&self, indices: &[usize]) -> Vec<(usize, ShardWrite<'_, R, M>)> {
-        let mut held = Vec::with_capacity(indices.len());
+    fn lock_all(&self, indices: &[usize]) -> SmallVec<[(usize, ShardWrite<'_, R, M>); INLINE]> {
+        let mut held = SmallVec::with_capacity(indices.len());
         loop {
             let busy = indices
                 .iter()

@@ -453,3 +453,63 @@ fn verify_checks_a_point_in_time_cut_under_writers() {
     );
     assert_eq!(map.verify_consistency().unwrap().entries, 40_000);
 }
+
+#[test]
+fn len_never_adds_up_part_of_concurrent_transactions() {
+    // Two threads commit transactions at once, each moving one record from one shard to
+    // another (the size of the map never changes); `len()` must never see one half of a move.
+    // Two commits that publish their shards' sizes at the same time must both finish before a
+    // reader trusts its sum.
+    let seed = seed("len_never_adds_up_part_of_concurrent_transactions");
+    let map: ShardedMap<(u64, u64)> = ShardedMap::with_shards(8);
+    let keys: Vec<u64> = (0..64).collect();
+    for &k in &keys {
+        let _ = map.insert((k, 0));
+    }
+    let total = map.len();
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let torn = std::sync::atomic::AtomicU64::new(0);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    std::thread::scope(|s| {
+        for t in 0..2u64 {
+            let (map, stop) = (&map, &stop);
+            s.spawn(move || {
+                let mut rng = Rng::for_thread(seed, t);
+                // Each mover owns half of the keys (even or odd): it removes one it holds and
+                // inserts one it does not, in one transaction.
+                let mut held: Vec<u64> = (0..64).filter(|k| k % 2 == t).collect();
+                let mut free: Vec<u64> = (1000..1032).map(|k| k * 2 + t).collect();
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let i = rng.below(held.len() as u64) as usize;
+                    let j = rng.below(free.len() as u64) as usize;
+                    let (out, into) = (held[i], free[j]);
+                    map.transaction(&[&out, &into], |tx| {
+                        let record = tx.remove(&out).expect("held");
+                        tx.insert((into, record.1 + 1));
+                        Ok::<_, ()>(())
+                    })
+                    .unwrap();
+                    held[i] = into;
+                    free[j] = out;
+                }
+            });
+        }
+        let (map, stop, torn) = (&map, &stop, &torn);
+        s.spawn(move || {
+            while std::time::Instant::now() < deadline {
+                for _ in 0..1000 {
+                    if map.len() != total {
+                        torn.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                }
+            }
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        });
+    });
+    assert_eq!(
+        torn.into_inner(),
+        0,
+        "len() saw part of a transaction (seed {seed})"
+    );
+    assert_eq!(map.len(), total);
+}

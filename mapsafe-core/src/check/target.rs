@@ -375,7 +375,7 @@ macro_rules! common_ops {
         ) -> Option<TxnOutcome<R::Key>> {
             let keys: Vec<&R::Key> = keys.iter().collect();
             let outcome =
-                self.transaction_revised(&keys, |tx| if body(tx) { Ok(()) } else { Err(()) });
+                self.transaction_revised(&keys, true, |tx| if body(tx) { Ok(()) } else { Err(()) });
             Some(match outcome {
                 Ok(((), changed)) => TxnOutcome::Committed(
                     changed
