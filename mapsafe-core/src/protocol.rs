@@ -35,7 +35,7 @@ pub(crate) fn take_ticket<R: Record, M: Mode>(shared: &Shared<R, M>, n: u64) -> 
 pub(crate) fn begin_write_at<'t, R: Record, M: Mode>(
     shared: &Shared<R, M>,
     slot: &ShardSlot<R, M>,
-    settle: &dyn Settle<R, M>,
+    settle: &(impl Settle<R, M> + ?Sized),
     found: OccupiedEntry<'t, Entry<R, M>>,
     n: u64,
 ) -> (OccupiedEntry<'t, Entry<R, M>>, Ticket) {
@@ -50,7 +50,7 @@ pub(crate) fn begin_write_at<'t, R: Record, M: Mode>(
 #[inline(never)]
 fn settle_at<'t, R: Record, M: Mode>(
     slot: &ShardSlot<R, M>,
-    settle: &dyn Settle<R, M>,
+    settle: &(impl Settle<R, M> + ?Sized),
     found: OccupiedEntry<'t, Entry<R, M>>,
     ticket: Ticket,
 ) -> OccupiedEntry<'t, Entry<R, M>> {
@@ -70,7 +70,7 @@ fn settle_at<'t, R: Record, M: Mode>(
 pub(crate) fn store_vacant<'t, R: Record, M: Mode>(
     shared: &Shared<R, M>,
     slot: &ShardSlot<R, M>,
-    settle: &dyn Settle<R, M>,
+    settle: &(impl Settle<R, M> + ?Sized),
     vacant: VacantEntry<'t, Entry<R, M>>,
     hash: u64,
     record: R,
