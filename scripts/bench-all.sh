@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Reproduces every number in BENCHMARKS.md: runs the throughput, figures and memory benches, the
+# Reproduces every number in BENCHMARKS.md: runs the throughput, figures, memory, compound and
+# revision-counter benches, the
 # macro compile-cost script and (where valgrind is installed) the callgrind instruction counts, and
 # writes their outputs, the machine's description and the throughput chart to benches/results/.
 #
@@ -43,6 +44,8 @@ cargo bench -q --bench figures | tee "$out/figures.md"
 MALLOC_ARENA_MAX=1 MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=4294967296 \
     cargo bench -q --bench figures | tee "$out/figures-warm-allocator.md"
 cargo bench -q --bench memory | tee "$out/memory.md"
+cargo bench -q --bench compound | tee "$out/compound.md"
+cargo bench -q --bench counter | tee "$out/counter.md"
 scripts/macro-compile-cost.sh | tee "$out/compile-cost.md"
 if command -v valgrind >/dev/null; then
     scripts/callgrind-ops.sh | tee "$out/instructions.md"
