@@ -204,8 +204,8 @@ impl<R: Record, M: Mode> Default for Shared<R, M> {
 /// as crossbeam does on x86_64, because of the adjacent-line prefetcher) so that neighbouring
 /// shards never share a line.
 ///
-/// The lock, the size, the served mark and the commit count fill the first line; the shard's other
-/// probes, written by the lock holder, fill the second (which would otherwise be padding).
+/// The lock, the size and the served mark fill the first line; the shard's probes, written by the
+/// lock holder, fill the second (which would otherwise be padding).
 #[repr(C, align(128))]
 pub(crate) struct ShardSlot<R: Record, M: Mode> {
     pub(crate) lock: RwLock<Table<R, M>>,
@@ -214,10 +214,6 @@ pub(crate) struct ShardSlot<R: Record, M: Mode> {
     /// The id of the last pass this shard was handed to. Written under the shard's lock (read
     /// or write), read under its write lock; the lock orders both, so Relaxed suffices.
     pub(crate) served: AtomicU64,
-    /// Transactions committed with this shard as their first (a probe, bumped under the write
-    /// lock). On the lock's line, which every transaction writes anyway: a map-wide counter
-    /// would be one more atomic read-modify-write per transaction, on a line all cores write.
-    pub(crate) committed: AtomicU64,
     pub(crate) probes: ShardProbes,
 }
 
@@ -227,7 +223,6 @@ impl<R: Record, M: Mode> ShardSlot<R, M> {
             lock: RwLock::new(HashTable::with_capacity(capacity)),
             len: AtomicUsize::new(0),
             served: AtomicU64::new(0),
-            committed: AtomicU64::new(0),
             probes: ShardProbes::default(),
         }
     }

@@ -157,8 +157,7 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
             loads_stored: sum(|p| &p.stored),
             swaps: sum(|p| &p.swaps),
             conflicts: sum(|p| &p.conflicts),
-            transactions_committed: load(&probes.committed)
-                + self.shards.iter().map(|s| load(&s.committed)).sum::<u64>(),
+            transactions_committed: load(&probes.committed),
             transactions_aborted: load(&probes.aborted),
             reentries_refused: load(&probes.refused),
             contended: sum(|p| &p.contended),

@@ -521,10 +521,7 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
         let changed = if outcome.is_ok() {
             core::mem::forget(abort);
             if M::PROBED {
-                match tx.shards.first() {
-                    Some((_, shard)) => crate::probes::bump(&shard.slot.committed, 1),
-                    None => MapProbes::count(&probes.committed),
-                }
+                MapProbes::count(&probes.committed);
             }
             tx.commit(record)
         } else {
