@@ -8,6 +8,7 @@ use core::mem;
 use hashbrown::hash_table;
 
 use crate::map::ShardedMap;
+use crate::probes::Probe;
 use crate::protocol::{Settle, begin_write_at, store_vacant};
 use crate::record::{Mode, Record, VersionedMode};
 use crate::reentry::Op;
@@ -152,14 +153,14 @@ impl<'a, R: Record, M: Mode> OccupiedEntry<'a, R, M> {
     /// `get_mut`, also returning the write's revision.
     #[inline]
     pub(crate) fn get_mut_revised(&mut self) -> (R::Mut<'_>, u64) {
-        let revision = self.write(|p| &p.updates);
+        let revision = self.write(Probe::Updates);
         (self.found_mut().get_mut().record.as_mut(), revision)
     }
 
     /// [`get_mut`](Self::get_mut) for the rest of the closure.
     #[inline]
     pub fn into_mut(mut self) -> R::Mut<'a> {
-        self.write(|p| &p.updates);
+        self.write(Probe::Updates);
         self.found
             .expect("mapsafe bug: an occupied entry lost its slot")
             .into_mut()
@@ -170,10 +171,7 @@ impl<'a, R: Record, M: Mode> OccupiedEntry<'a, R, M> {
     /// Starts this entry's write if it has not made one yet (a fresh revision, and any open
     /// pass served first) and returns its revision.
     #[inline]
-    fn write(
-        &mut self,
-        counter: fn(&crate::probes::ShardProbes) -> &core::sync::atomic::AtomicU64,
-    ) -> u64 {
+    fn write(&mut self, counter: Probe) -> u64 {
         if let Some(revision) = self.written {
             return revision;
         }
@@ -213,7 +211,7 @@ impl<'a, R: Record, M: Mode> OccupiedEntry<'a, R, M> {
                 record.key()
             );
         }
-        let revision = self.write(|p| &p.inserts);
+        let revision = self.write(Probe::Inserts);
         (
             mem::replace(&mut self.found_mut().get_mut().record, record),
             revision,
@@ -234,7 +232,7 @@ impl<'a, R: Record, M: Mode> OccupiedEntry<'a, R, M> {
             .expect("mapsafe bug: an occupied entry lost its slot");
         let (found, ticket) =
             begin_write_at(self.slot.shared, self.slot.slot, self.slot.settle, found, 1);
-        self.slot.slot.note(|p| &p.removes, 1);
+        self.slot.slot.note(Probe::Removes, 1);
         (found.remove().0.record, ticket.first)
     }
 }

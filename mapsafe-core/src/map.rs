@@ -10,6 +10,7 @@ use hashbrown::hash_table::{self, OccupiedEntry, VacantEntry};
 
 use crate::clock::Ticket;
 use crate::hasher::DefaultHasher;
+use crate::probes::Probe;
 use crate::protocol::{Settle, begin_write_at, settle_if_owed, store_vacant, take_ticket};
 use crate::record::{Mode, Plain, Record};
 use crate::reentry;
@@ -457,7 +458,7 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
         match shard.entry(hash, |e| e.record.key() == record.key(), no_rehash) {
             hash_table::Entry::Occupied(found) => {
                 let (mut found, ticket) = self.begin_write_at(slot, found, 1);
-                slot.note(|p| &p.inserts, 1);
+                slot.note(Probe::Inserts, 1);
                 let entry = found.get_mut();
                 entry.revision = M::revision(ticket.first);
                 (Some(mem::replace(&mut entry.record, record)), ticket.first)
@@ -495,7 +496,7 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
         self.make_room(&mut shard, 1);
         match shard.entry(hash, |e| e.record.key() == record.key(), no_rehash) {
             hash_table::Entry::Occupied(found) => {
-                slot.note(|p| &p.found, 1);
+                slot.note(Probe::Found, 1);
                 let entry = found.get();
                 let loaded = LoadOrStore::Loaded {
                     current: entry.record.clone(),
@@ -504,7 +505,7 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
                 (loaded, M::number(entry.revision))
             }
             hash_table::Entry::Vacant(vacant) => {
-                slot.note(|p| &p.stored, 1);
+                slot.note(Probe::Stored, 1);
                 let revision = self.store_vacant(slot, vacant, hash, record);
                 (LoadOrStore::Stored, revision)
             }
@@ -567,7 +568,7 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
         self.make_room(&mut shard, 1);
         let vacant = match shard.entry(hash, |e| e.record.key().borrow() == key, no_rehash) {
             hash_table::Entry::Occupied(found) => {
-                slot.note(|p| &p.found, 1);
+                slot.note(Probe::Found, 1);
                 let entry = found.get();
                 return (entry.record.clone(), M::number(entry.revision), false);
             }
@@ -576,7 +577,7 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
         let record = make();
         check_key::<R, Q>("get_or_insert_with", key, record.key());
         let copy = record.clone();
-        slot.note(|p| &p.stored, 1);
+        slot.note(Probe::Stored, 1);
         let revision = self.store_vacant(slot, vacant, hash, record);
         (copy, revision, true)
     }
@@ -624,7 +625,7 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
             .find_entry(hash, |e| e.record.key().borrow() == key)
             .ok()?;
         let (mut found, ticket) = self.begin_write_at(slot, found, 1);
-        slot.note(|p| &p.updates, 1);
+        slot.note(Probe::Updates, 1);
         let entry = found.get_mut();
         entry.revision = M::revision(ticket.first);
         Some((f(entry.record.as_mut()), ticket.first))
@@ -695,7 +696,7 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
             return None;
         }
         let (found, ticket) = self.begin_write_at(slot, found, 1);
-        slot.note(|p| &p.removes, 1);
+        slot.note(Probe::Removes, 1);
         let (entry, _) = found.remove();
         Some((entry.record, ticket.first))
     }
@@ -724,7 +725,7 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
                     continue;
                 }
                 self.begin_write(&shard, doomed.len() as u64);
-                shard.slot.note(|p| &p.removes, doomed.len() as u64);
+                shard.slot.note(Probe::Removes, doomed.len() as u64);
                 doomed
                     .iter()
                     .map(|&bucket| {
@@ -749,7 +750,7 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
                     continue;
                 }
                 self.begin_write(&shard, shard.len() as u64);
-                shard.slot.note(|p| &p.removes, shard.len() as u64);
+                shard.slot.note(Probe::Removes, shard.len() as u64);
                 mem::take(&mut *shard)
             };
             drop(removed);
@@ -851,6 +852,10 @@ mod tests {
         type Slot = ShardSlot<(u64, u64), VersionedMode>;
         assert_eq!(size_of::<Slot>(), 128);
         assert!(offset_of!(Slot, served) < 64);
+        assert!(
+            offset_of!(Slot, pending) < 64,
+            "write counters beside the lock"
+        );
         assert_eq!(offset_of!(Slot, probes), 64);
         type Big = ShardSlot<(String, [u64; 32]), Plain>;
         assert_eq!(size_of::<Big>(), 128);

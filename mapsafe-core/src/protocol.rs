@@ -13,6 +13,7 @@ use core::sync::atomic::Ordering;
 use hashbrown::hash_table::{OccupiedEntry, VacantEntry};
 
 use crate::clock::Ticket;
+use crate::probes::Probe;
 use crate::record::{Mode, Record};
 use crate::shard::{Entry, ShardSlot, Shared, Table, no_rehash};
 
@@ -76,7 +77,7 @@ pub(crate) fn store_vacant<'t, R: Record, M: Mode>(
     record: R,
 ) -> (OccupiedEntry<'t, Entry<R, M>>, u64) {
     let ticket = take_ticket(shared, 1);
-    slot.note(|p| &p.inserts, 1);
+    slot.note(Probe::Inserts, 1);
     let entry = Entry {
         revision: M::revision(ticket.first),
         record,

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use hashbrown::HashTable;
 
 use crate::clock::Clock;
-use crate::probes::{MapProbes, ShardProbes};
+use crate::probes::{MapProbes, Pending, Probe, ShardProbes};
 use crate::record::{Mode, Record};
 use crate::sync::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
@@ -204,8 +204,8 @@ impl<R: Record, M: Mode> Default for Shared<R, M> {
 /// as crossbeam does on x86_64, because of the adjacent-line prefetcher) so that neighbouring
 /// shards never share a line.
 ///
-/// The lock, the size and the served mark fill the first line; the shard's probes, written by the
-/// lock holder, fill the second (which would otherwise be padding).
+/// The lock, the size, the served mark and the low-order write counters fill the first line; the
+/// flushed counters fill the second (which would otherwise be padding).
 #[repr(C, align(128))]
 pub(crate) struct ShardSlot<R: Record, M: Mode> {
     pub(crate) lock: RwLock<Table<R, M>>,
@@ -214,6 +214,9 @@ pub(crate) struct ShardSlot<R: Record, M: Mode> {
     /// The id of the last pass this shard was handed to. Written under the shard's lock (read
     /// or write), read under its write lock; the lock orders both, so Relaxed suffices.
     pub(crate) served: AtomicU64,
+    /// The low-order part of the shard's write counters (see [`Pending`]), on this line so
+    /// that counting a write touches no other.
+    pub(crate) pending: Pending,
     pub(crate) probes: ShardProbes,
 }
 
@@ -223,6 +226,7 @@ impl<R: Record, M: Mode> ShardSlot<R, M> {
             lock: RwLock::new(HashTable::with_capacity(capacity)),
             len: AtomicUsize::new(0),
             served: AtomicU64::new(0),
+            pending: Pending::default(),
             probes: ShardProbes::default(),
         }
     }
@@ -264,11 +268,11 @@ impl<R: Record, M: Mode> ShardSlot<R, M> {
         self.lock.read()
     }
 
-    /// Adds `n` to one of the shard's counters; the caller holds the shard's write lock.
+    /// Counts `n` writes of a kind; the caller holds the shard's write lock.
     #[inline(always)]
-    pub(crate) fn note(&self, counter: impl FnOnce(&ShardProbes) -> &AtomicU64, n: u64) {
+    pub(crate) fn note(&self, probe: Probe, n: u64) {
         if M::PROBED {
-            crate::probes::bump(counter(&self.probes), n);
+            self.pending.add(probe, n, &self.probes);
         }
     }
 

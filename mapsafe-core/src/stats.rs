@@ -6,6 +6,7 @@ use core::sync::atomic::Ordering;
 use std::time::Duration;
 
 use crate::map::ShardedMap;
+use crate::probes::{PROBES, Probe};
 use crate::record::{Mode, Record};
 
 /// What has happened to a map since it was created, from `stats()`: sizes, writes by kind,
@@ -132,9 +133,13 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
     pub fn stats(&self) -> MapStats {
         // Relaxed: each counter's own value is all a report needs (see the module docs).
         let load = |c: &core::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
-        let sum = |f: fn(&crate::probes::ShardProbes) -> &core::sync::atomic::AtomicU64| {
-            self.shards.iter().map(|s| load(f(&s.probes))).sum::<u64>()
-        };
+        let mut counts = [0u64; PROBES];
+        for slot in self.shards.iter() {
+            for (count, n) in counts.iter_mut().zip(slot.pending.read(&slot.probes)) {
+                *count += n;
+            }
+        }
+        let count = |probe: Probe| counts[probe as usize];
         let sizes = self.shards.iter().map(|s| s.len.load(Ordering::Relaxed));
         let most_contended_shard = self
             .shards
@@ -150,17 +155,17 @@ impl<R: Record, M: Mode, S: BuildHasher> ShardedMap<R, M, S> {
             shards: self.shard_count(),
             min_shard_len: sizes.clone().min().unwrap_or(0),
             max_shard_len: sizes.max().unwrap_or(0),
-            inserts: sum(|p| &p.inserts),
-            updates: sum(|p| &p.updates),
-            removes: sum(|p| &p.removes),
-            loads_found: sum(|p| &p.found),
-            loads_stored: sum(|p| &p.stored),
-            swaps: sum(|p| &p.swaps),
-            conflicts: sum(|p| &p.conflicts),
+            inserts: count(Probe::Inserts),
+            updates: count(Probe::Updates),
+            removes: count(Probe::Removes),
+            loads_found: count(Probe::Found),
+            loads_stored: count(Probe::Stored),
+            swaps: count(Probe::Swaps),
+            conflicts: count(Probe::Conflicts),
             transactions_committed: load(&probes.committed),
             transactions_aborted: load(&probes.aborted),
             reentries_refused: load(&probes.refused),
-            contended: sum(|p| &p.contended),
+            contended: self.shards.iter().map(|s| load(&s.probes.contended)).sum(),
             most_contended_shard,
             snapshots: load(&probes.snapshots),
             verifications: load(&probes.verifications),

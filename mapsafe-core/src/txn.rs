@@ -15,7 +15,7 @@ use smallvec::SmallVec;
 
 use crate::hasher::DefaultHasher;
 use crate::map::ShardedMap;
-use crate::probes::MapProbes;
+use crate::probes::{MapProbes, Probe};
 use crate::protocol::{settle_if_owed, take_ticket};
 use crate::record::{Mode, Record, VersionedMode};
 use crate::reentry::{self, Op};
@@ -303,9 +303,14 @@ impl<'a, R: Record + Clone, M: Mode, S: BuildHasher> Txn<'a, R, M, S> {
                 }
                 let table = &mut shards[shard].1;
                 let stores = staged.value.is_some();
-                table
-                    .slot
-                    .note(|p| if stores { &p.inserts } else { &p.removes }, 1);
+                table.slot.note(
+                    if stores {
+                        Probe::Inserts
+                    } else {
+                        Probe::Removes
+                    },
+                    1,
+                );
                 // The staged value goes into the table, the record it replaces into its place.
                 staged.value = match (bucket, staged.value.take()) {
                     (Some(bucket), Some(record)) => {

@@ -7,6 +7,7 @@ use core::mem;
 use hashbrown::hash_table;
 
 use crate::map::ShardedMap;
+use crate::probes::Probe;
 use crate::record::{Record, VersionedMode};
 use crate::reentry::Op;
 use crate::shard::{Entry, no_rehash};
@@ -49,7 +50,7 @@ impl<R: Record, S: BuildHasher> ShardedMap<R, VersionedMode, S> {
             let mut shard = self.write_shard(hash);
             let slot = shard.slot;
             let conflict = |actual, offered| {
-                slot.note(|p| &p.conflicts, 1);
+                slot.note(Probe::Conflicts, 1);
                 Err(Conflict { actual, offered })
             };
             let eq = |e: &Entry<R, VersionedMode>| e.record.key() == record.key();
@@ -63,8 +64,8 @@ impl<R: Record, S: BuildHasher> ShardedMap<R, VersionedMode, S> {
                     return conflict(actual, record);
                 }
                 let (mut found, ticket) = self.begin_write_at(slot, found, 1);
-                slot.note(|p| &p.swaps, 1);
-                slot.note(|p| &p.inserts, 1);
+                slot.note(Probe::Swaps, 1);
+                slot.note(Probe::Inserts, 1);
                 let entry = found.get_mut();
                 entry.revision = ticket.first;
                 (
@@ -80,7 +81,7 @@ impl<R: Record, S: BuildHasher> ShardedMap<R, VersionedMode, S> {
                         return conflict(actual, record);
                     }
                     hash_table::Entry::Vacant(vacant) => {
-                        slot.note(|p| &p.swaps, 1);
+                        slot.note(Probe::Swaps, 1);
                         (None, Ok(self.store_vacant(slot, vacant, hash, record)))
                     }
                 }
@@ -119,17 +120,17 @@ impl<R: Record, S: BuildHasher> ShardedMap<R, VersionedMode, S> {
         let mut shard = self.write_shard(hash);
         let slot = shard.slot;
         let Ok(found) = shard.find_entry(hash, |e| e.record.key().borrow() == key) else {
-            slot.note(|p| &p.conflicts, 1);
+            slot.note(Probe::Conflicts, 1);
             return Err(0);
         };
         let actual = found.get().revision;
         if actual != expected {
-            slot.note(|p| &p.conflicts, 1);
+            slot.note(Probe::Conflicts, 1);
             return Err(actual);
         }
         let (found, ticket) = self.begin_write_at(slot, found, 1);
-        slot.note(|p| &p.swaps, 1);
-        slot.note(|p| &p.removes, 1);
+        slot.note(Probe::Swaps, 1);
+        slot.note(Probe::Removes, 1);
         let (entry, _) = found.remove();
         let version = ticket.first;
         Ok(Versioned {
