@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Reproduces every number in BENCHMARKS.md: runs the throughput, figures, memory, compound and
-# revision-counter benches, the
-# macro compile-cost script and (where valgrind is installed) the callgrind instruction counts, and
-# writes their outputs, the machine's description and the throughput chart to benches/results/.
+# Reproduces every number in BENCHMARKS.md but etcd's: runs the throughput, figures, memory,
+# compound and revision-counter benches, the macro compile-cost script and (where valgrind is
+# installed) the callgrind instruction counts, and writes their outputs, the machine's description
+# and the throughput charts to benches/results/.
 #
 #   scripts/bench-all.sh
 #
