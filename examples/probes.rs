@@ -84,12 +84,23 @@ fn main() {
             });
         }
     });
-    // A bug the map refuses loudly: calling it from inside its own closure.
+    // A bug the map refuses loudly: calling it from inside its own closure. (The panic is
+    // caught here, so its message is printed as this example's output, not as a crash.)
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|info| {
+        println!(
+            "== a call from inside the map's own closure, refused\n{}\n",
+            info.payload()
+                .downcast_ref::<String>()
+                .map_or("(no message)", String::as_str)
+        );
+    }));
     let refused = catch_unwind(AssertUnwindSafe(|| {
         counts.read("the", |_| {
             counts.len() + counts.get("cat").map_or(0, |c| c.n as usize)
         })
     }));
+    std::panic::set_hook(default_hook);
     assert!(refused.is_err());
 
     let stats = counts.stats();
