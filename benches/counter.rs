@@ -53,7 +53,7 @@ impl Step {
     }
 }
 
-/// About 60 ns of dependent arithmetic that touches no shared memory.
+/// About 90 ns of dependent arithmetic that touches no shared memory.
 #[inline(always)]
 fn local_work(seed: u64) -> u64 {
     let mut x = seed;
@@ -122,7 +122,7 @@ fn main() {
     };
     println!("## The revision counter: nanoseconds per step (median of {repeats})\n");
     println!(
-        "| step | threads | back to back | between ~60 ns of local work | the step's share of that |"
+        "| step | threads | back to back | between ~90 ns of local work | the step's share of that |"
     );
     println!("|---|---:|---:|---:|---:|");
     for &n in &threads {

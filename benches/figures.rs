@@ -20,7 +20,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use mapsafe::concurrent_map;
-use mapsafe_core::AsEngine;
 
 mod common;
 use common::{Entry, EntryMap, VersionedEntry, VersionedEntryMap};
@@ -402,7 +401,7 @@ fn for_each_figures(records: u64, repeats: usize) {
             .map(|_| {
                 time(|| {
                     let mut n = 0u64;
-                    map.engine().for_each(|e| n += u64::from(e.v % 3 == 0));
+                    map.for_each(|e| n += u64::from(e.v % 3 == 0));
                     black_box(n)
                 })
                 .0

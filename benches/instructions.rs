@@ -10,7 +10,6 @@ use std::time::Instant;
 
 use dashmap::DashMap;
 use mapsafe::DefaultHasher;
-use mapsafe_core::AsEngine;
 
 mod common;
 use common::{Entry, EntryMap, VersionedEntry, VersionedEntryMap};
@@ -126,7 +125,7 @@ macro_rules! generated_map_ops {
                 <$map>::load_or_store(self, $record { k, v: 0 }).is_loaded()
             }
             fn entry(&self, k: u64) -> bool {
-                self.engine().entry(&k, |e| {
+                <$map>::entry(self, &k, |e| {
                     *e.or_insert($record { k, v: 0 }).v += 1;
                 });
                 true

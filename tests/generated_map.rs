@@ -620,6 +620,7 @@ fn a_transaction_writes_all_or_nothing() {
         .iter()
         .map(|k| map.get_versioned(k).unwrap().version)
         .collect();
+    assert_eq!(revisions.len(), 2, "each changed key has its own revision");
     assert!(
         revisions
             .iter()

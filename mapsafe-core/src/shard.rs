@@ -109,9 +109,7 @@ pub(crate) fn reserve_hashed<R: Record, M: Mode>(
 
 /// Rebuilds a table's layout (`shrink_to_fit`), with the same protection as [`make_room`].
 pub(crate) fn shrink<R: Record, M: Mode>(table: &mut Table<R, M>, hash: &dyn Fn(&R::Key) -> u64) {
-    for entry in table.iter() {
-        hash(entry.record.key());
-    }
+    hash_all(table, hash);
     table.shrink_to_fit(guarded(hash, &core::cell::Cell::new(None)));
 }
 

@@ -196,7 +196,7 @@ impl Transport {
     }
 
     /// An idle connection that the member has not closed, or a new one.
-    fn connection(&self, endpoint: &Endpoint) -> io::Result<(TcpStream, bool)> {
+    fn connection(&self, endpoint: &Endpoint) -> io::Result<TcpStream> {
         loop {
             let idle = endpoint
                 .idle
@@ -204,7 +204,7 @@ impl Transport {
                 .unwrap_or_else(|e| e.into_inner())
                 .pop();
             let Some(stream) = idle else {
-                return self.connect(endpoint).map(|s| (s, false));
+                return self.connect(endpoint);
             };
             // A member that restarted closed its side: a peek sees the end of the stream.
             stream.set_nonblocking(true)?;
@@ -213,14 +213,14 @@ impl Transport {
                 matches!(stream.peek(&mut probe), Err(e) if e.kind() == io::ErrorKind::WouldBlock);
             stream.set_nonblocking(false)?;
             if alive {
-                return Ok((stream, true));
+                return Ok(stream);
             }
         }
     }
 
     /// One POST of a JSON body to one member; the answer's JSON.
     fn post_once(&self, endpoint: &Endpoint, path: &str, body: &[u8]) -> Result<Value, Failure> {
-        let (mut stream, _reused) = self
+        let mut stream = self
             .connection(endpoint)
             .map_err(|e| Failure::NotSent(format!("{}: {e}", endpoint.url)))?;
         let lost = |e: io::Error| Failure::Lost {
@@ -270,13 +270,9 @@ impl Transport {
         if status != 200 {
             return Err(Failure::Answered(gateway_error(&value, status)));
         }
-        if let Some(revision) = value
-            .get("header")
-            .and_then(|h| h.get("revision"))
-            .and_then(int)
-        {
-            self.seen_revision.fetch_max(revision, Ordering::SeqCst);
-        }
+        // An answer without a header revision leaves it as it was (`fetch_max` of 0).
+        self.seen_revision
+            .fetch_max(header_revision(&value), Ordering::SeqCst);
         Ok(value)
     }
 

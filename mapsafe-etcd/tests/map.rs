@@ -266,8 +266,10 @@ fn snapshots_are_point_in_time_and_read_the_past_until_compaction() {
         let ids: Vec<u64> = past.iter().map(|o| o.id).collect();
         assert_eq!(ids, [0, 1, 2, 3, 4]);
 
-        // Records are kept sorted by their etcd key (the key as JSON).
+        // Records are kept sorted by their etcd key (the key as JSON), with their revisions.
         let versions: Vec<Versioned<&Order>> = now.iter_versioned().collect();
+        let ids: Vec<u64> = versions.iter().map(|v| v.value.id).collect();
+        assert_eq!(ids, [1, 2, 3, 4, 9]);
         assert!(versions.iter().all(|v| v.version <= now.version()));
 
         compact(&cluster, now.version());

@@ -281,7 +281,8 @@ where
     ) -> T
     where
         u32: ::core::borrow::Borrow<Q>,
-        Q: ::core::hash::Hash + ::core::cmp::Eq + ::core::fmt::Debug + ?Sized,
+        Q: ::core::hash::Hash + ::core::cmp::Eq + ?Sized,
+        Q: ::core::fmt::Debug,
     {
         self.engine.entry(key, f)
     }
@@ -296,7 +297,8 @@ where
     pub fn get_or_insert_with<Q>(&self, key: &Q, make: impl ::core::ops::FnOnce() -> Probe) -> Probe
     where
         u32: ::core::borrow::Borrow<Q>,
-        Q: ::core::hash::Hash + ::core::cmp::Eq + ::core::fmt::Debug + ?Sized,
+        Q: ::core::hash::Hash + ::core::cmp::Eq + ?Sized,
+        Q: ::core::fmt::Debug,
         for<'c> Probe: ::core::clone::Clone,
     {
         self.engine.get_or_insert_with(key, make)
@@ -394,7 +396,8 @@ where
     ) -> ::core::result::Result<T, E>
     where
         u32: ::core::borrow::Borrow<Q>,
-        Q: ::core::hash::Hash + ::core::cmp::Eq + ::core::fmt::Debug + ?Sized,
+        Q: ::core::hash::Hash + ::core::cmp::Eq + ?Sized,
+        Q: ::core::fmt::Debug,
         for<'c> Probe: ::core::clone::Clone,
     {
         self.engine.transaction(keys, f)
@@ -692,7 +695,7 @@ where
     }
 }
 
-::mapsafe::__private::if_serde! { impl :: mapsafe :: __private :: serde :: Serialize for ProbeMap where for < 'c > Probe : :: core :: marker :: Sized + :: mapsafe :: __private :: Record < Key = u32 , Mut < 'c > = ProbeMut < 'c > > , for < 'c > Probe : :: mapsafe :: __private :: serde :: Serialize + :: core :: clone :: Clone , { # [doc = r" Serializes the records as a sequence, taken in one point-in-time pass (a"] # [doc = r" snapshot)."] fn serialize < __S > (& self , serializer : __S ,) -> :: core :: result :: Result < __S :: Ok , __S :: Error > where __S : :: mapsafe :: __private :: serde :: Serializer , { :: mapsafe :: __private :: serde :: Serialize :: serialize (& self . engine , serializer) } } impl < 'de > :: mapsafe :: __private :: serde :: Deserialize < 'de > for ProbeMap where for < 'c > Probe : :: core :: marker :: Sized + :: mapsafe :: __private :: Record < Key = u32 , Mut < 'c > = ProbeMut < 'c > > , for < 'c > Probe : :: mapsafe :: __private :: serde :: Deserialize < 'de > , { # [doc = r" Reads a sequence of records into a new map (with this map's shard count and"] # [doc = r" hasher); a key seen twice is an error naming it. A versioned map gets fresh"] # [doc = r" revisions, in input order."] fn deserialize < __D > (deserializer : __D) -> :: core :: result :: Result < Self , __D :: Error > where __D : :: mapsafe :: __private :: serde :: Deserializer < 'de > , { let map = Self :: new () ; :: mapsafe :: __private :: serde :: de :: DeserializeSeed :: deserialize (& map . engine , deserializer) ? ; :: core :: result :: Result :: Ok (map) } } }
+::mapsafe::__private::if_serde! { impl :: mapsafe :: __private :: serde :: Serialize for ProbeMap where for < 'c > Probe : :: core :: marker :: Sized + :: mapsafe :: __private :: Record < Key = u32 , Mut < 'c > = ProbeMut < 'c > > , for < 'c > Probe : :: core :: clone :: Clone , for < 'c > Probe : :: mapsafe :: __private :: serde :: Serialize , { # [doc = r" Serializes the records as a sequence, taken in one point-in-time pass (a"] # [doc = r" snapshot)."] fn serialize < __S > (& self , serializer : __S ,) -> :: core :: result :: Result < __S :: Ok , __S :: Error > where __S : :: mapsafe :: __private :: serde :: Serializer , { :: mapsafe :: __private :: serde :: Serialize :: serialize (& self . engine , serializer) } } impl < 'de > :: mapsafe :: __private :: serde :: Deserialize < 'de > for ProbeMap where for < 'c > Probe : :: core :: marker :: Sized + :: mapsafe :: __private :: Record < Key = u32 , Mut < 'c > = ProbeMut < 'c > > , for < 'c > Probe : :: mapsafe :: __private :: serde :: Deserialize < 'de > , { # [doc = r" Reads a sequence of records into a new map (with this map's shard count and"] # [doc = r" hasher); a key seen twice is an error naming it. A versioned map gets fresh"] # [doc = r" revisions, in input order."] fn deserialize < __D > (deserializer : __D) -> :: core :: result :: Result < Self , __D :: Error > where __D : :: mapsafe :: __private :: serde :: Deserializer < 'de > , { let map = Self :: new () ; :: mapsafe :: __private :: serde :: de :: DeserializeSeed :: deserialize (& map . engine , deserializer) ? ; :: core :: result :: Result :: Ok (map) } } }
 ::mapsafe::__private::if_rayon! { impl :: mapsafe :: __private :: rayon :: iter :: FromParallelIterator < Probe > for ProbeMap where for < 'c > Probe : :: core :: marker :: Sized + :: mapsafe :: __private :: Record < Key = u32 , Mut < 'c > = ProbeMut < 'c > > , for < 'c > :: mapsafe :: __private :: DefaultHasher : :: core :: marker :: Sync , { # [doc = r" Collects records from a parallel iterator, inserting from every rayon thread."] fn from_par_iter < __I > (records : __I) -> Self where __I : :: mapsafe :: __private :: rayon :: iter :: IntoParallelIterator < Item = Probe > , { let map = Self :: new () ; :: mapsafe :: __private :: rayon :: iter :: ParallelExtend :: par_extend (& mut & map . engine , records) ; map } } impl :: mapsafe :: __private :: rayon :: iter :: ParallelExtend < Probe > for ProbeMap where for < 'c > Probe : :: core :: marker :: Sized + :: mapsafe :: __private :: Record < Key = u32 , Mut < 'c > = ProbeMut < 'c > > , for < 'c > :: mapsafe :: __private :: DefaultHasher : :: core :: marker :: Sync , { # [doc = "Inserts every record from every rayon thread, as `insert` does."] # [track_caller] fn par_extend < __I > (& mut self , records : __I) where __I : :: mapsafe :: __private :: rayon :: iter :: IntoParallelIterator < Item = Probe > , { :: mapsafe :: __private :: rayon :: iter :: ParallelExtend :: par_extend (& mut & self . engine , records) ; } } impl :: mapsafe :: __private :: rayon :: iter :: ParallelExtend < Probe > for & ProbeMap where for < 'c > Probe : :: core :: marker :: Sized + :: mapsafe :: __private :: Record < Key = u32 , Mut < 'c > = ProbeMut < 'c > > , for < 'c > :: mapsafe :: __private :: DefaultHasher : :: core :: marker :: Sync , { # [doc = "Inserts every record from every rayon thread through a shared reference."] # [track_caller] fn par_extend < __I > (& mut self , records : __I) where __I : :: mapsafe :: __private :: rayon :: iter :: IntoParallelIterator < Item = Probe > , { :: mapsafe :: __private :: rayon :: iter :: ParallelExtend :: par_extend (& mut & self . engine , records) ; } } }
 impl ::mapsafe::__private::Record for Probe
 where

@@ -299,7 +299,8 @@ where
     ) -> T
     where
         u64: ::core::borrow::Borrow<Q>,
-        Q: ::core::hash::Hash + ::core::cmp::Eq + ::core::fmt::Debug + ?Sized,
+        Q: ::core::hash::Hash + ::core::cmp::Eq + ?Sized,
+        Q: ::core::fmt::Debug,
     {
         self.engine.entry(key, f)
     }
@@ -319,7 +320,8 @@ where
     ) -> CacheEntry<V, N>
     where
         u64: ::core::borrow::Borrow<Q>,
-        Q: ::core::hash::Hash + ::core::cmp::Eq + ::core::fmt::Debug + ?Sized,
+        Q: ::core::hash::Hash + ::core::cmp::Eq + ?Sized,
+        Q: ::core::fmt::Debug,
         for<'c> CacheEntry<V, N>: ::core::clone::Clone,
     {
         self.engine.get_or_insert_with(key, make)
@@ -417,7 +419,8 @@ where
     ) -> ::core::result::Result<T, E>
     where
         u64: ::core::borrow::Borrow<Q>,
-        Q: ::core::hash::Hash + ::core::cmp::Eq + ::core::fmt::Debug + ?Sized,
+        Q: ::core::hash::Hash + ::core::cmp::Eq + ?Sized,
+        Q: ::core::fmt::Debug,
         for<'c> CacheEntry<V, N>: ::core::clone::Clone,
     {
         self.engine.transaction(keys, f)
@@ -727,7 +730,7 @@ where
     }
 }
 
-::mapsafe::__private::if_serde! { impl < V : Clone , const N : usize > :: mapsafe :: __private :: serde :: Serialize for CacheEntryMap < V , N > where V : Default , V : :: mapsafe :: __private :: RecordParam , for < 'c > CacheEntry < V , N > : :: core :: marker :: Sized + :: mapsafe :: __private :: Record < Key = u64 , Mut < 'c > = CacheEntryMut < 'c , V , N > > , for < 'c > CacheEntry < V , N > : :: mapsafe :: __private :: serde :: Serialize + :: core :: clone :: Clone , { # [doc = r" Serializes the records as a sequence, taken in one point-in-time pass (a"] # [doc = r" snapshot)."] fn serialize < __S > (& self , serializer : __S ,) -> :: core :: result :: Result < __S :: Ok , __S :: Error > where __S : :: mapsafe :: __private :: serde :: Serializer , { :: mapsafe :: __private :: serde :: Serialize :: serialize (& self . engine , serializer) } } impl < 'de , V : Clone , const N : usize > :: mapsafe :: __private :: serde :: Deserialize < 'de > for CacheEntryMap < V , N > where V : Default , V : :: mapsafe :: __private :: RecordParam , for < 'c > CacheEntry < V , N > : :: core :: marker :: Sized + :: mapsafe :: __private :: Record < Key = u64 , Mut < 'c > = CacheEntryMut < 'c , V , N > > , for < 'c > CacheEntry < V , N > : :: mapsafe :: __private :: serde :: Deserialize < 'de > , { # [doc = r" Reads a sequence of records into a new map (with this map's shard count and"] # [doc = r" hasher); a key seen twice is an error naming it. A versioned map gets fresh"] # [doc = r" revisions, in input order."] fn deserialize < __D > (deserializer : __D) -> :: core :: result :: Result < Self , __D :: Error > where __D : :: mapsafe :: __private :: serde :: Deserializer < 'de > , { let map = Self :: new () ; :: mapsafe :: __private :: serde :: de :: DeserializeSeed :: deserialize (& map . engine , deserializer) ? ; :: core :: result :: Result :: Ok (map) } } }
+::mapsafe::__private::if_serde! { impl < V : Clone , const N : usize > :: mapsafe :: __private :: serde :: Serialize for CacheEntryMap < V , N > where V : Default , V : :: mapsafe :: __private :: RecordParam , for < 'c > CacheEntry < V , N > : :: core :: marker :: Sized + :: mapsafe :: __private :: Record < Key = u64 , Mut < 'c > = CacheEntryMut < 'c , V , N > > , for < 'c > CacheEntry < V , N > : :: core :: clone :: Clone , for < 'c > CacheEntry < V , N > : :: mapsafe :: __private :: serde :: Serialize , { # [doc = r" Serializes the records as a sequence, taken in one point-in-time pass (a"] # [doc = r" snapshot)."] fn serialize < __S > (& self , serializer : __S ,) -> :: core :: result :: Result < __S :: Ok , __S :: Error > where __S : :: mapsafe :: __private :: serde :: Serializer , { :: mapsafe :: __private :: serde :: Serialize :: serialize (& self . engine , serializer) } } impl < 'de , V : Clone , const N : usize > :: mapsafe :: __private :: serde :: Deserialize < 'de > for CacheEntryMap < V , N > where V : Default , V : :: mapsafe :: __private :: RecordParam , for < 'c > CacheEntry < V , N > : :: core :: marker :: Sized + :: mapsafe :: __private :: Record < Key = u64 , Mut < 'c > = CacheEntryMut < 'c , V , N > > , for < 'c > CacheEntry < V , N > : :: mapsafe :: __private :: serde :: Deserialize < 'de > , { # [doc = r" Reads a sequence of records into a new map (with this map's shard count and"] # [doc = r" hasher); a key seen twice is an error naming it. A versioned map gets fresh"] # [doc = r" revisions, in input order."] fn deserialize < __D > (deserializer : __D) -> :: core :: result :: Result < Self , __D :: Error > where __D : :: mapsafe :: __private :: serde :: Deserializer < 'de > , { let map = Self :: new () ; :: mapsafe :: __private :: serde :: de :: DeserializeSeed :: deserialize (& map . engine , deserializer) ? ; :: core :: result :: Result :: Ok (map) } } }
 ::mapsafe::__private::if_rayon! { impl < V : Clone , const N : usize > :: mapsafe :: __private :: rayon :: iter :: FromParallelIterator < CacheEntry < V , N > > for CacheEntryMap < V , N > where V : Default , V : :: mapsafe :: __private :: RecordParam , for < 'c > CacheEntry < V , N > : :: core :: marker :: Sized + :: mapsafe :: __private :: Record < Key = u64 , Mut < 'c > = CacheEntryMut < 'c , V , N > > , for < 'c > :: mapsafe :: __private :: DefaultHasher : :: core :: marker :: Sync , { # [doc = r" Collects records from a parallel iterator, inserting from every rayon thread."] fn from_par_iter < __I > (records : __I) -> Self where __I : :: mapsafe :: __private :: rayon :: iter :: IntoParallelIterator < Item = CacheEntry < V , N > > , { let map = Self :: new () ; :: mapsafe :: __private :: rayon :: iter :: ParallelExtend :: par_extend (& mut & map . engine , records) ; map } } impl < V : Clone , const N : usize > :: mapsafe :: __private :: rayon :: iter :: ParallelExtend < CacheEntry < V , N > > for CacheEntryMap < V , N > where V : Default , V : :: mapsafe :: __private :: RecordParam , for < 'c > CacheEntry < V , N > : :: core :: marker :: Sized + :: mapsafe :: __private :: Record < Key = u64 , Mut < 'c > = CacheEntryMut < 'c , V , N > > , for < 'c > :: mapsafe :: __private :: DefaultHasher : :: core :: marker :: Sync , { # [doc = "Inserts every record from every rayon thread, as `insert` does."] # [track_caller] fn par_extend < __I > (& mut self , records : __I) where __I : :: mapsafe :: __private :: rayon :: iter :: IntoParallelIterator < Item = CacheEntry < V , N > > , { :: mapsafe :: __private :: rayon :: iter :: ParallelExtend :: par_extend (& mut & self . engine , records) ; } } impl < V : Clone , const N : usize > :: mapsafe :: __private :: rayon :: iter :: ParallelExtend < CacheEntry < V , N > > for & CacheEntryMap < V , N > where V : Default , V : :: mapsafe :: __private :: RecordParam , for < 'c > CacheEntry < V , N > : :: core :: marker :: Sized + :: mapsafe :: __private :: Record < Key = u64 , Mut < 'c > = CacheEntryMut < 'c , V , N > > , for < 'c > :: mapsafe :: __private :: DefaultHasher : :: core :: marker :: Sync , { # [doc = "Inserts every record from every rayon thread through a shared reference."] # [track_caller] fn par_extend < __I > (& mut self , records : __I) where __I : :: mapsafe :: __private :: rayon :: iter :: IntoParallelIterator < Item = CacheEntry < V , N > > , { :: mapsafe :: __private :: rayon :: iter :: ParallelExtend :: par_extend (& mut & self . engine , records) ; } } }
 impl<V: Clone, const N: usize> ::mapsafe::__private::Record for CacheEntry<V, N>
 where

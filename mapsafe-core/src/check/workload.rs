@@ -371,7 +371,7 @@ impl<R: Record + Clone> Workload<R> {
             let key = self.pick_key(&mut rng);
             nonce += 1;
             // Only on a target that supports some, so that the others' workloads stay as they were.
-            if supported.any() && rng.below(1000) < OPTIONAL_PER_MILLE {
+            if supported.any() && rng.chance(OPTIONAL_PER_MILLE) {
                 let mut reads = Vec::new();
                 let mut read_rng = rng.fork();
                 let mut read = |key: u64| {

@@ -112,12 +112,14 @@ fn serde_impls(cx: &Context) -> TokenStream {
     let impl_generics = cx.impl_generics(None);
     let de_generics = cx.impl_generics(Some(quote!('de)));
     let serde = quote!(#p::serde);
+    let clone = clone_bound(record_ty);
     quote! {
         #p::if_serde! {
             impl #impl_generics #serde::Serialize for #map_ty
             where
                 #gate
-                for<'c> #record_ty: #serde::Serialize + ::core::clone::Clone,
+                #clone,
+                for<'c> #record_ty: #serde::Serialize,
             {
                 /// Serializes the records as a sequence, taken in one point-in-time pass (a
                 /// snapshot).

@@ -1,7 +1,7 @@
 //! Code generation, one module per generated item: the record's `Record` impl (`record`), the
 //! view `{Struct}Mut` (`view`), the map `{Struct}Map` (`map`) and its versioned methods
-//! (`versioned`), the compile-time checks (`assertions`) and the generated consistency test
-//! (`consistency_test`). The map is a thin typed shell: every method forwards to the engine,
+//! (`versioned`), the compile-time checks (`assertions`), the generated consistency test
+//! (`consistency_test`) and the conversion and feature impls (`conversions`). The map is a thin typed shell: every method forwards to the engine,
 //! whose docs carry the costs, panics and guarantees.
 //!
 //! Everything the generators share is derived once, in [`Context`].
@@ -418,9 +418,6 @@ fn lookup_bound(cx: &Context) -> TokenStream {
 /// [`lookup_bound`] for the methods whose panic messages name the key (`entry`,
 /// `get_or_insert_with`, `transaction`): `Q` is `Debug` too.
 fn named_lookup_bound(cx: &Context) -> TokenStream {
-    let (key_ty, q) = (&cx.key_ty, &cx.q);
-    quote! {
-        #key_ty: ::core::borrow::Borrow<#q>,
-        #q: ::core::hash::Hash + ::core::cmp::Eq + ::core::fmt::Debug + ?Sized
-    }
+    let (lookup, q) = (lookup_bound(cx), &cx.q);
+    quote!(#lookup, #q: ::core::fmt::Debug)
 }

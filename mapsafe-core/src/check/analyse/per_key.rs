@@ -64,35 +64,35 @@ impl<R: Record + Clone + PartialEq + Debug> Analysis<'_, R> {
         let op = hist.ops[stuck.blocking];
         let e = &self.events[op.event];
         let held = self.show(key, stuck.state);
+        let name = e.op.name();
         let what = match op.kind {
             Kind::Read(_) | Kind::ReadValue(_) | Kind::Present(_) => format!(
-                "a stale or phantom read: `{}` saw something key {key} never held at any \
-                 instant of the call (the model held {held})",
-                e.op.name()
+                "a stale or phantom read: `{name}` saw something key {key} never held at any \
+                 instant of the call (the model held {held})"
             ),
             Kind::Stored { .. } => format!(
-                "`load_or_store` stored although key {key} was present ({held}): \
+                "`{name}` stored although key {key} was present ({held}): \
                  a get-or-insert that is not atomic"
             ),
-            Kind::Loaded { .. } => format!(
-                "`load_or_store` loaded a record key {key} did not hold (the model held {held})"
-            ),
+            Kind::Loaded { .. } => {
+                format!("`{name}` loaded a record key {key} did not hold (the model held {held})")
+            }
             Kind::Insert { .. } => format!(
-                "`insert` replaced a record key {key} did not hold (the model held {held}): \
+                "`{name}` replaced a record key {key} did not hold (the model held {held}): \
                  a lost or reordered write"
             ),
             Kind::Touch { .. } => format!(
                 "an `entry` found key {key} present when it was not (the model held {held})"
             ),
             Kind::Update { .. } => format!(
-                "`update` cannot be placed: its result or its effect contradicts key {key}'s \
+                "`{name}` cannot be placed: its result or its effect contradicts key {key}'s \
                  other operations (the model held {held}): a lost update"
             ),
             Kind::Remove(_) => format!(
-                "`remove` returned something key {key} did not hold (the model held {held})"
+                "`{name}` returned something key {key} did not hold (the model held {held})"
             ),
             Kind::CasOk { .. } | Kind::CasErr { .. } => format!(
-                "`compare_and_swap` decided against key {key}'s actual revision (the model held \
+                "`{name}` decided against key {key}'s actual revision (the model held \
                  {held})"
             ),
             Kind::CarOk { .. } => format!(

@@ -27,19 +27,19 @@ impl<R: Record + Clone + PartialEq + Debug> Analysis<'_, R> {
             Outcome::Snapshot { records, .. } => Some(records.len()),
             _ => None,
         });
-        let len_read = finals().find(|(_, e)| matches!(e.outcome, Outcome::Len(_)));
-        if let (Some(expected), Some((i, e))) = (snapshot_len, len_read) {
-            if let Outcome::Len(len) = e.outcome {
-                if expected != len {
-                    return Err(Finding::new(
-                        FailureClass::FinalState,
-                        format!(
-                            "at quiescence `len()` is {len} but a snapshot holds {expected} \
-                             records"
-                        ),
-                    )
-                    .at(None, i));
-                }
+        let len_read = finals().find_map(|(i, e)| match e.outcome {
+            Outcome::Len(len) => Some((i, len)),
+            _ => None,
+        });
+        if let (Some(expected), Some((i, len))) = (snapshot_len, len_read) {
+            if expected != len {
+                return Err(Finding::new(
+                    FailureClass::FinalState,
+                    format!(
+                        "at quiescence `len()` is {len} but a snapshot holds {expected} records"
+                    ),
+                )
+                .at(None, i));
             }
         }
         if let Err(err) = &self.recorded.verify {
